@@ -1,0 +1,25 @@
+"""BULK_ACCESS: access to an unusual number of people's records (大量の個人の記録へのアクセス)."""
+
+from __future__ import annotations
+
+from ._base import Rule, RuleContext
+
+__all__ = ["RULE"]
+
+
+def _sql(ctx: RuleContext) -> str:
+    raise NotImplementedError("BULK_ACCESS: detection not written yet")
+
+
+RULE = Rule(
+    id="BULK_ACCESS",
+    severity="high",
+    scope="independent",
+    basis="別添3 III-3 リスク3（事務外使用）; 参考 別紙2 R5; 閾値は市の運用",
+    title_ja="大量の個人の記録へのアクセス",
+    title_en="Access to an unusual number of people's records",
+    remedy_ja="アクセスした記録と業務内容を照合し、事務外の利用がないか所属長に確認する",
+    remedy_en="Match the records touched against the work done and have the head of department confirm no use outside the affairs",
+    requires=(),
+    sql=_sql,
+)

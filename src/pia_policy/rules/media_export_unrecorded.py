@@ -1,0 +1,25 @@
+"""MEDIA_EXPORT_UNRECORDED: copy to external media without a record (記録のない外部媒体へのコピー)."""
+
+from __future__ import annotations
+
+from ._base import Rule, RuleContext
+
+__all__ = ["RULE"]
+
+
+def _sql(ctx: RuleContext) -> str:
+    raise NotImplementedError("MEDIA_EXPORT_UNRECORDED: detection not written yet")
+
+
+RULE = Rule(
+    id="MEDIA_EXPORT_UNRECORDED",
+    severity="medium",
+    scope="event",
+    basis="別添3 III-3 リスク3（コピーした時の記録を保管）",
+    title_ja="記録のない外部媒体へのコピー",
+    title_en="Copy to external media without a record",
+    remedy_ja="コピーの記録を作成・保管させる",
+    remedy_en="Have the copy recorded and the record kept",
+    requires=(),
+    sql=_sql,
+)
