@@ -1,0 +1,175 @@
+"""Streaming writers: JSON Lines and Excel-safe CSV, with explicit modes, hashes and fsync."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ._mask import mask_my_number, mask_value
+
+__all__ = [
+    "FINDING_COLUMNS",
+    "REJECTED_COLUMNS",
+    "DUPLICATE_COLUMNS",
+    "safe_cell",
+    "HashingFile",
+    "write_jsonl",
+    "write_findings_csv",
+    "sha256_file",
+    "fsync_path",
+]
+
+FINDING_COLUMNS: tuple[str, ...] = (
+    "schema_version", "finding_id", "rule", "severity", "account_id", "person_id", "department", "system",
+    "first_ts", "last_ts", "event_count", "evidence", "basis", "action",
+)
+REJECTED_COLUMNS: tuple[str, ...] = ("file", "line", "reason", "field", "detail", "excerpt")
+DUPLICATE_COLUMNS: tuple[str, ...] = ("file", "line", "event_id", "first_file", "first_line")
+
+#: A cell starting with one of these (after leading whitespace) is a formula in Excel/LibreOffice.
+_FORMULA_START = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+_CONTROL_START = frozenset("\t\r")
+_BUFFER = 1 << 20
+
+
+def safe_cell(value: Any) -> str:
+    """A CSV cell that no spreadsheet runs as a formula: a leading ``'`` where needed."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)  # numbers stay numbers (a negative count would be a number, not a formula)
+    text = mask_my_number(str(value))
+    if not text:
+        return text
+    if text[0] in _CONTROL_START or text.lstrip()[:1] in _FORMULA_START:
+        return "'" + text
+    return text
+
+
+class HashingFile(io.RawIOBase):
+    """A new file (O_EXCL, explicit mode) that hashes and counts what is written; fsync on close."""
+
+    def __init__(self, path: Path, mode: int) -> None:
+        super().__init__()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode)
+        os.fchmod(fd, mode)  # the umask must not narrow or widen what the operator chose
+        self._fd = fd
+        self.path = path
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self.sha256.update(view)
+        written = 0
+        while written < len(view):
+            written += os.write(self._fd, view[written:])
+        self.size += written
+        return written
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                os.fsync(self._fd)
+            finally:
+                os.close(self._fd)
+        super().close()
+
+
+def _ordered(row: Any, columns: Sequence[str], schema_version: str) -> dict[str, Any]:
+    if isinstance(row, Mapping):
+        data = dict(row)
+    elif hasattr(row, "model_dump"):
+        data = row.model_dump(mode="json")
+    else:  # a tuple in column order (e.g. straight from DuckDB)
+        data = dict(zip(columns, row, strict=False))
+    out: dict[str, Any] = {"schema_version": data.pop("schema_version", schema_version)}
+    for column in columns:
+        out[column] = data.pop(column, None)
+    for extra in sorted(data, key=str):
+        out[str(extra)] = data[extra]
+    return out
+
+
+def _json_default(value: Any) -> Any:
+    from ._sign import jsonable
+
+    return jsonable(value)
+
+
+def write_jsonl(
+    path: Path, rows: Iterable[Any], *, mode: int, columns: Sequence[str], schema_version: str
+) -> tuple[int, int, str]:
+    """Write ``rows`` one per line (masked, keys in ``columns`` order); returns (lines, size, sha256)."""
+    count = 0
+    raw = HashingFile(path, mode)
+    with io.BufferedWriter(raw, buffer_size=_BUFFER) as out:
+        for row in rows:
+            record = mask_value(_ordered(row, columns, schema_version))
+            line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+            out.write(mask_my_number(line).encode("utf-8"))
+            out.write(b"\n")
+            count += 1
+    return count, raw.size, raw.sha256.hexdigest()
+
+
+def _evidence_text(evidence: Any) -> str:
+    if not evidence:
+        return ""
+    refs = []
+    for item in evidence:
+        if isinstance(item, Mapping):
+            refs.append(f"{item.get('file')}:{item.get('line')}")
+        else:
+            refs.append(f"{getattr(item, 'file', '')}:{getattr(item, 'line', '')}")
+    return "; ".join(refs)
+
+
+def write_findings_csv(path: Path, findings: Iterable[Mapping[str, Any]], *, mode: int) -> tuple[int, int, str]:
+    """findings.csv for Excel: UTF-8 with BOM, CRLF, one row per finding, formula-injection safe."""
+    count = 0
+    raw = HashingFile(path, mode)
+    buffered = io.BufferedWriter(raw, buffer_size=_BUFFER)
+    with io.TextIOWrapper(buffered, encoding="utf-8-sig", newline="") as text:
+        writer = csv.writer(text, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(FINDING_COLUMNS)
+        for finding in findings:
+            cells = []
+            for column in FINDING_COLUMNS:
+                value = finding.get(column)
+                cells.append(safe_cell(_evidence_text(value) if column == "evidence" else value))
+            writer.writerow(cells)
+            count += 1
+    return count, raw.size, raw.sha256.hexdigest()
+
+
+def sha256_file(path: Path) -> tuple[int, str]:
+    """(size, sha256 hex) of a file, read in chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_BUFFER):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def fsync_path(path: Path) -> None:
+    """fsync a file or directory by path (directories: the entries, after renames)."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) if path.is_dir() else os.O_RDONLY
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,120 @@
+"""My Number (個人番号) masking for every output string and for the tool's own logs (SPEC §5).
+
+A My Number here is 12 digits, ASCII ``0-9`` or full-width ``０-９`` (mixed allowed), written
+either contiguously or grouped 4-4-4 (a separator after the 4th and/or 8th digit: ASCII or
+full-width space, ASCII or full-width hyphen, or one of the usual hyphen look-alikes), not
+directly touching another digit, whose 12th digit is the check digit of the first 11 per the
+official algorithm (行政手続における特定の個人を識別するための番号の利用等に関する法律施行令
+第8条 / 総務省令: 検査用数字). Such a number is masked by replacing its first 8 digits with ``*``
+(separators kept), so no run of its 12 digits remains. Numbers whose check digit fails are
+left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+__all__ = ["mask_my_number", "mask_value", "mask_processor", "is_valid_my_number", "check_digit"]
+
+_ASCII_DIGITS = "0123456789"
+_WIDE_DIGITS = "０１２３４５６７８９"
+_DIGIT_VALUE = {c: i for i, c in enumerate(_ASCII_DIGITS)} | {c: i for i, c in enumerate(_WIDE_DIGITS)}
+_D = "[0-9\uff10-\uff19]"
+#: space, ideographic space, hyphen-minus, full-width hyphen-minus and look-alikes people type
+#: between digit groups (‐ ‑ ‒ – — ― − ー ｰ).
+_SEPARATORS = " \u3000\\-\uff0d\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70"
+_SEP = f"[{_SEPARATORS}]"
+_CANDIDATE = re.compile(
+    rf"(?<!{_D})(?=({_D}{{4}}{_SEP}?{_D}{{4}}{_SEP}?{_D}{{4}})(?!{_D}))"
+)
+_QUICK = re.compile(f"{_D}{{4}}")
+#: Weights Q_n for P_n, n = 1..11 counted from the right of the first 11 digits.
+_WEIGHTS = tuple(n + 1 if n <= 6 else n - 5 for n in range(1, 12))
+_MASK_DIGITS = 8
+
+
+def check_digit(first11: str) -> int:
+    """The 検査用数字 of 11 digits (ASCII or full-width): 11 − (ΣPn×Qn mod 11), or 0 if the rest ≤ 1."""
+    digits = [_DIGIT_VALUE[c] for c in first11]
+    if len(digits) != 11:
+        raise ValueError("check_digit needs exactly 11 digits")
+    total = sum(digits[11 - n] * _WEIGHTS[n - 1] for n in range(1, 12))
+    rest = total % 11
+    return 0 if rest <= 1 else 11 - rest
+
+
+def is_valid_my_number(text: str) -> bool:
+    """True when ``text`` is exactly 12 digits (separators ignored) with a valid check digit."""
+    digits = "".join(c for c in text if c in _DIGIT_VALUE)
+    if len(digits) != 12 or len(text) - len(digits) > 2:
+        return False
+    return check_digit(digits[:11]) == _DIGIT_VALUE[digits[11]]
+
+
+def _mask_candidate(candidate: str) -> str:
+    out: list[str] = []
+    seen = 0
+    for char in candidate:
+        if char in _DIGIT_VALUE:
+            seen += 1
+            out.append("*" if seen <= _MASK_DIGITS else char)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def mask_my_number(text: str) -> str:
+    """``text`` with every valid My Number masked (first 8 digits → ``*``); anything else unchanged."""
+    if not isinstance(text, str) or not _QUICK.search(text):
+        return text
+    parts: list[str] = []
+    pos = 0
+    for match in _CANDIDATE.finditer(text):
+        start, end = match.span(1)
+        if start < pos:  # overlaps a number already masked: that one breaks this run too
+            continue
+        candidate = match.group(1)
+        if not is_valid_my_number(candidate):
+            continue
+        parts.append(text[pos:start])
+        parts.append(_mask_candidate(candidate))
+        pos = end
+    if not parts:
+        return text
+    parts.append(text[pos:])
+    return "".join(parts)
+
+
+def mask_value(value: Any) -> Any:
+    """Mask every string inside ``value`` (dict keys and values, lists, tuples); others unchanged."""
+    if isinstance(value, str):
+        return mask_my_number(value)
+    if isinstance(value, Mapping):
+        return {mask_value(k): mask_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_value(v) for v in value]
+    return value
+
+
+def _mask_log_value(value: Any) -> Any:
+    if isinstance(value, (str, Mapping, list, tuple)):
+        return mask_value(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    # Any other object is rendered with str()/repr() by the renderer: mask that text if needed.
+    text = str(value)
+    masked = mask_my_number(text)
+    return value if masked == text else masked
+
+
+def mask_processor(logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: mask My Numbers in every field of the event.
+
+    Put it after ``format_exc_info`` / ``StackInfoRenderer`` and just before the renderer, so
+    tracebacks rendered to text are masked too.
+    """
+    for key in list(event_dict):
+        event_dict[key] = _mask_log_value(event_dict[key])
+    return event_dict

@@ -1,0 +1,169 @@
+"""write_outputs: the SPEC §5 files (+ extras) masked, staged, hashed, signed and swapped in."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ._atomic import cleanup_leftovers, dir_mode_for, new_staging_dir, swap_in
+from ._files import (
+    DUPLICATE_COLUMNS,
+    FINDING_COLUMNS,
+    REJECTED_COLUMNS,
+    HashingFile,
+    fsync_path,
+    sha256_file,
+    write_findings_csv,
+    write_jsonl,
+)
+from ._mask import mask_my_number, mask_value
+from ._sign import jsonable, sign
+
+__all__ = ["write_outputs", "SPEC_FILES", "SCHEMA_VERSION", "TEXT_SUFFIXES"]
+
+SCHEMA_VERSION = "1.0"
+SUMMARY = "summary.json"
+#: Written on every run (SPEC §5), whatever the findings.
+SPEC_FILES: tuple[str, ...] = ("findings.jsonl", "rejected.jsonl", "duplicates.jsonl", "findings.csv")
+#: Extras with these suffixes are text: masked again as a safety net before hashing.
+TEXT_SUFFIXES = frozenset({".html", ".htm", ".txt", ".csv", ".tsv", ".json", ".jsonl", ".md", ".xml", ".svg", ".js", ".css"})
+
+
+def _finding_dict(finding: Any) -> dict[str, Any]:
+    data = finding.model_dump(mode="json") if hasattr(finding, "model_dump") else dict(jsonable(finding))
+    ordered = {column: data.pop(column, None) for column in FINDING_COLUMNS}
+    ordered.update({k: data[k] for k in sorted(data)})
+    return ordered
+
+
+def _write_summary(path: Path, summary: Mapping[str, Any], mode: int) -> None:
+    text = json.dumps(summary, ensure_ascii=False, sort_keys=True, indent=2, allow_nan=False) + "\n"
+    if path.exists():
+        path.unlink()
+    raw = HashingFile(path, mode)
+    with raw:
+        raw.write(text.encode("utf-8"))
+
+
+def _mask_text_file(path: Path) -> None:
+    data = path.read_bytes()
+    for encoding in ("utf-8", "cp932"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        masked = mask_my_number(text)
+        if masked != text:
+            path.write_bytes(masked.encode(encoding))
+        return
+
+
+def _finalize_tree(staging: Path, file_mode: int, dir_mode: int) -> list[dict[str, Any]]:
+    """Mask text extras, set modes, fsync, and list every file but summary.json with size and hash."""
+    entries: list[dict[str, Any]] = []
+    for root, dirs, files in os.walk(staging):
+        root_path = Path(root)
+        dirs.sort()
+        for name in list(dirs):
+            sub = root_path / name
+            if sub.is_symlink():
+                raise ValueError(f"extras wrote a symlink: {sub.relative_to(staging)}")
+            masked_name = mask_my_number(name)
+            if masked_name != name:
+                os.rename(sub, root_path / masked_name)
+                dirs[dirs.index(name)] = masked_name
+        for name in sorted(files):
+            path = root_path / name
+            st = os.lstat(path)
+            if not stat.S_ISREG(st.st_mode):
+                raise ValueError(f"extras wrote a non-regular file: {path.relative_to(staging)}")
+            masked_name = mask_my_number(name)
+            if masked_name != name:
+                os.rename(path, root_path / masked_name)
+                path = root_path / masked_name
+            rel = path.relative_to(staging).as_posix()
+            if rel == SUMMARY:
+                continue
+            if rel not in SPEC_FILES and path.suffix.lower() in TEXT_SUFFIXES:
+                _mask_text_file(path)
+            os.chmod(path, file_mode)
+            fsync_path(path)
+            size, digest = sha256_file(path)
+            entries.append({"path": rel, "size": size, "sha256": digest})
+        os.chmod(root_path, dir_mode)
+    for root, _dirs, _files in os.walk(staging):
+        fsync_path(Path(root))
+    entries.sort(key=lambda e: e["path"])
+    return entries
+
+
+def write_outputs(
+    out_dir: Path,
+    *,
+    findings: list[Any],
+    summary: dict[str, Any],
+    rejected: Iterable[Any],
+    duplicates: Iterable[Any] = (),
+    extras: Callable[[Path], list[str]] | None = None,
+    file_mode: int = 0o600,
+    key: bytes | None = None,
+) -> Path:
+    """Write findings.jsonl, summary.json, rejected.jsonl, duplicates.jsonl, findings.csv (+ extras).
+
+    Every string is masked (My Number). Files are written into a staging directory beside
+    ``out_dir``, fsynced, then swapped in with renames: readers see the previous complete set
+    or the new one, never a mix. ``extras(staging_dir)`` may add files (report.html, notices/);
+    it sees the SPEC files and a preliminary summary.json (without ``outputs``/``signature``).
+    summary.json gets ``outputs`` (path, size, sha256 of every other file) and, with ``key``,
+    ``signature`` (HMAC-SHA256 over its canonical JSON). Files get ``file_mode`` (0600 by
+    default); a directory created here gets the matching mode (0700); an existing ``out_dir``
+    keeps its mode. Returns ``out_dir``.
+    """
+    out_dir = Path(os.path.abspath(out_dir))
+    if os.path.lexists(out_dir) and not out_dir.is_dir():
+        raise NotADirectoryError(f"{out_dir}: not a directory")
+    file_mode &= 0o777
+    dir_mode = dir_mode_for(file_mode)
+    if not out_dir.parent.exists():
+        os.makedirs(out_dir.parent, mode=dir_mode, exist_ok=True)
+    cleanup_leftovers(out_dir)
+    target_dir_mode = stat.S_IMODE(os.stat(out_dir).st_mode) if out_dir.is_dir() else dir_mode
+
+    base = mask_value(jsonable(summary))
+    base.pop("outputs", None)
+    base.pop("signature", None)
+    schema_version = str(base.setdefault("schema_version", SCHEMA_VERSION))
+
+    staging = new_staging_dir(out_dir, 0o700)
+    try:
+        finding_rows = [mask_value(_finding_dict(f)) for f in findings]
+        for row in finding_rows:
+            if row.get("schema_version") is None:
+                row["schema_version"] = schema_version
+        write_jsonl(staging / "findings.jsonl", finding_rows, mode=file_mode, columns=FINDING_COLUMNS[1:],
+                    schema_version=schema_version)
+        write_findings_csv(staging / "findings.csv", finding_rows, mode=file_mode)
+        write_jsonl(staging / "rejected.jsonl", rejected, mode=file_mode, columns=REJECTED_COLUMNS,
+                    schema_version=schema_version)
+        write_jsonl(staging / "duplicates.jsonl", duplicates, mode=file_mode, columns=DUPLICATE_COLUMNS,
+                    schema_version=schema_version)
+        _write_summary(staging / SUMMARY, base, file_mode)
+        if extras is not None:
+            extras(staging)
+        final = dict(base)
+        final["outputs"] = _finalize_tree(staging, file_mode, dir_mode)
+        if key is not None:
+            sign(final, key)
+        _write_summary(staging / SUMMARY, final, file_mode)
+        os.chmod(staging, target_dir_mode)
+        fsync_path(staging)
+        swap_in(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir
