@@ -1,0 +1,114 @@
+"""Reports for people: ``report.html`` (one self-contained page) and ``notices/<所属>.html``.
+
+``write_reports`` is called by the outputs writer with the audit's staging directory. The page
+needs no network: CSS, script and SVG charts are inline, and its numbers come from the same
+``summary`` that ``summary.json`` holds (every chart bar and card carries them as
+``data-value`` attributes). Timestamps without an offset are read as the engine's naive UTC
+and shown in JST, dates as 和暦 with the ISO date beside.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from pia_policy.models import Finding
+
+from ._common import mask, safe_filename
+from ._html import NoticeLink, render_report, today_jst
+from ._notices import DEFAULT_SENDER, NOTICE_RULES, build_notices
+from ._wareki import format_date, format_datetime, to_wareki
+
+__all__ = [
+    "write_reports",
+    "write_reports_from_dir",
+    "audit_date",
+    "to_wareki",
+    "format_date",
+    "format_datetime",
+    "safe_filename",
+    "NOTICE_RULES",
+    "DEFAULT_SENDER",
+    "REPORT_FILE",
+    "NOTICES_DIR",
+]
+
+REPORT_FILE = "report.html"
+NOTICES_DIR = "notices"
+
+
+def audit_date(summary: Mapping[str, Any]) -> dt.date:
+    """The audit date: ``summary["as_of"]``, else the JST date of ``audit_time``, else today (JST)."""
+    value = summary.get("as_of")
+    if value:
+        try:
+            return dt.date.fromisoformat(str(value)[:10])
+        except ValueError:
+            pass
+    from ._wareki import to_jst
+
+    when = to_jst(summary.get("audit_time"))
+    return when.date() if when else today_jst()
+
+
+def _as_findings(findings: Iterable[Finding | Mapping[str, Any]]) -> list[Finding]:
+    return [f if isinstance(f, Finding) else Finding.model_validate(f) for f in findings]
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    # Every string was masked where it was placed; this last pass is the safety net.
+    tmp.write_text(mask(text), encoding="utf-8", newline="\n")
+    os.replace(tmp, path)
+
+
+def write_reports(
+    directory: Path,
+    findings: list[Finding],
+    summary: dict[str, Any],
+    *,
+    reply_days: int = 14,
+    lang: str = "ja",
+    sender: str = DEFAULT_SENDER,
+    notices: bool = True,
+) -> list[str]:
+    """Write ``report.html`` and ``notices/<department>.html`` into ``directory``.
+
+    ``reply_days``: the notices' reply deadline, counted from the audit date; ``lang``: the
+    page's first language (the page switches); ``sender``: 発信者 of the notices;
+    ``notices=False`` writes the report only. Returns the relative paths written (POSIX).
+    """
+    directory = Path(directory)
+    items = _as_findings(findings)
+    as_of = audit_date(summary)
+    reply_by = as_of + dt.timedelta(days=reply_days)
+    written: list[str] = []
+    links: list[NoticeLink] = []
+    unaddressed: list[Finding] = []
+    if notices:
+        built, unaddressed = build_notices(items, summary, as_of=as_of, reply_days=reply_days, sender=sender)
+        for n in built:
+            rel = f"{NOTICES_DIR}/{n.filename}"
+            _write(directory / NOTICES_DIR / n.filename, n.html)
+            written.append(rel)
+            links.append(NoticeLink(n.department, rel, len(n.findings)))
+    html = render_report(items, summary, lang=lang, notices=links, unaddressed=unaddressed,
+                         as_of=as_of, reply_by=reply_by if links else None)
+    _write(directory / REPORT_FILE, html)
+    return [REPORT_FILE, *written]
+
+
+def write_reports_from_dir(out_dir: Path, **kwargs: Any) -> list[str]:
+    """Rebuild the report and notices from an audit's ``findings.jsonl`` and ``summary.json``."""
+    out_dir = Path(out_dir)
+    summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+    findings: list[Finding] = []
+    with open(out_dir / "findings.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                findings.append(Finding.model_validate_json(line))
+    return write_reports(out_dir, findings, summary, **kwargs)
