@@ -1,0 +1,31 @@
+"""Effective-dated Casbin policies: load, version, compile, decide, lint, database storage.
+
+>>> from pia_policy.policy import Policy
+>>> policy = Policy.load()
+>>> policy.check_transfer("中央区健康課", "shoni_shitei_iryohi", at="2025-04-01").allowed
+True
+"""
+
+from __future__ import annotations
+
+from ._engine import CompiledPolicy, Vocabulary, request_tokens
+from ._lint import LintProblem, lint
+from ._policy import JST, Policy, jst_date, to_utc_naive
+from ._source import ALLOWED_MATCHER_FUNCTIONS, PolicyError, PolicyLine, PolicyVersion, default_policy_dir
+
+__all__ = [
+    "Policy",
+    "PolicyVersion",
+    "PolicyLine",
+    "PolicyError",
+    "LintProblem",
+    "lint",
+    "CompiledPolicy",
+    "Vocabulary",
+    "request_tokens",
+    "ALLOWED_MATCHER_FUNCTIONS",
+    "default_policy_dir",
+    "JST",
+    "jst_date",
+    "to_utc_naive",
+]

@@ -1,0 +1,94 @@
+"""From Casbin answers to an explained ``Decision`` (SPEC §4 deny rules, first true wins).
+
+The classification asks only counterfactual questions of the evaluator ("would a canonical
+transfer of this pair be allowed?", "would a My Number user be allowed this affair?"), so
+the policy itself is never restated here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .. import rules
+from .._i18n import msg
+from ..models import MY_NUMBER_USE_ACTIONS, AccessRequest, Decision
+from ._engine import Evaluator, Tokens, Vocabulary, first_allowing, request_tokens
+
+__all__ = ["decide", "pair_line", "my_number_affair_line"]
+
+
+def pair_line(ev: Evaluator, vocab: Vocabulary, version: str, department: str, purpose: str | None,
+              method: str | None = None) -> str | None:
+    """The line allowing a canonical transfer of the (department, purpose) pair, or None.
+
+    Canonical: a holder ``kouki_staff`` account with update permission transfers
+    ``transfer_resource`` by ``transfer_method`` (or ``method`` when given).
+    """
+    meth = vocab.transfer_method if method is None else method
+    t: Tokens = (vocab.staff_role, vocab.canonical_holder, vocab.transfer_resource, "transfer",
+                 purpose or "", version, "update", department, meth)
+    return ev.allowing_line(t)
+
+
+def my_number_affair_line(ev: Evaluator, vocab: Vocabulary, version: str, affair: str | None,
+                          action: str = "view") -> str | None:
+    """The line allowing a holder My Number user (update permission) this use in ``affair``, or None."""
+    t: Tokens = (vocab.my_number_role, vocab.canonical_holder, vocab.my_number_resource, action,
+                 affair or "", version, "update", "", "")
+    return ev.allowing_line(t)
+
+
+def _deny(rule_id: str, req: AccessRequest, explanation: str, matched: str | None = None) -> Decision:
+    rule = rules.get(rule_id)
+    return Decision(allowed=False, rule=rule_id, version=req.version, basis=rule.basis,
+                    remedy=rule.remedy_ja, matched=matched, explanation=explanation)
+
+
+def decide(req: AccessRequest, ev: Evaluator, vocab: Vocabulary, citation: Callable[[str], str]) -> Decision:
+    """The explained decision for one request, every allow/deny answered by ``ev``."""
+    lid = first_allowing(ev, request_tokens(req, vocab))
+    if lid is not None:
+        return Decision(
+            allowed=True, rule=None, version=req.version, basis=citation(lid), remedy=None, matched=lid or None,
+            explanation=msg(f"許可: 方針 {req.version} の {lid} に該当", f"allowed by line {lid} of policy {req.version}"),
+        )
+    roles = req.roles
+    res, act = req.resource, req.action
+    is_holder = req.department in vocab.holders or req.employment == "contractor"
+    if res == vocab.my_number_resource and act in MY_NUMBER_USE_ACTIONS:
+        if vocab.my_number_role not in roles:
+            return _deny("MY_NUMBER_WITHOUT_PERMISSION", req, msg(
+                f"{vocab.my_number_role} 権限のない個人番号の{act}",
+                f"My Number {act} without the {vocab.my_number_role} role"))
+        if my_number_affair_line(ev, vocab, req.version, req.affair, act) is None:
+            return _deny("MY_NUMBER_OUTSIDE_AFFAIR", req, msg(
+                f"事務 {req.affair or '(なし)'} は方針 {req.version} の個人番号利用事務ではない",
+                f"affair {req.affair or '(none)'} is not a My Number affair in policy {req.version}"))
+    pair: tuple[str, str | None] | None = None
+    if act == "transfer":
+        pair = (req.recipient_department or "", req.affair)
+    elif not is_holder and res is not None and act not in ("login", "logout"):
+        pair = (req.department, req.affair)
+    if pair is not None:
+        allowing = pair_line(ev, vocab, req.version, pair[0], pair[1])
+        if allowing is None:
+            return _deny("TRANSFER_NOT_PERMITTED", req, msg(
+                f"移転先 {pair[0] or '(なし)'}・用途 {pair[1] or '(なし)'} は方針 {req.version} で許可されていない",
+                f"transfer to {pair[0] or '(none)'} for {pair[1] or '(none)'} is not permitted in policy {req.version}"))
+        if act == "transfer" and pair_line(ev, vocab, req.version, pair[0], pair[1], req.method or "") is None:
+            return _deny("TRANSFER_METHOD_NOT_PERMITTED", req, msg(
+                f"移転方法 {req.method or '(なし)'} は許可されていない ({vocab.transfer_method} のみ)",
+                f"transfer method {req.method or '(none)'} is not permitted (only {vocab.transfer_method})"),
+                matched=allowing or None)
+    if act == "export" and not (roles & vocab.export_roles):
+        return _deny("MEDIA_EXPORT_UNAUTHORIZED", req, msg(
+            "システム責任者等 (system_owner / export_delegate) 以外による外部媒体へのコピー",
+            "export by someone other than the system_owner / export_delegate"))
+    return _deny("ACCESS_DENIED_BY_POLICY", req, msg(
+        f"方針 {req.version} に {act} {res or ''} ({req.affair or '事務なし'}) を許可する行がない",
+        f"no line of policy {req.version} allows {act} {res or ''} ({req.affair or 'no affair'})"))
+
+
+def decision_dict(d: Decision) -> dict[str, Any]:
+    """JSON-ready decision."""
+    return d.model_dump(mode="json")

@@ -1,0 +1,348 @@
+"""``Policy``: load, version, compile and decide (docs/DESIGN.md, Policy API)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import casbin
+
+from .. import rules
+from .._i18n import msg
+from ..models import AccessRequest, Account, Decision, Officer
+from ._decide import decide as _decide
+from ._decide import pair_line
+from ._engine import (
+    CasbinEvaluator,
+    CompiledPolicy,
+    Evaluator,
+    Vocabulary,
+    build_enforcer,
+    is_canonical_matcher,
+)
+from ._source import (
+    PolicyError,
+    PolicyLine,
+    PolicySource,
+    PolicyVersion,
+    expand_lines,
+    holder_departments_from,
+    parse_model,
+    read_source,
+)
+
+__all__ = ["Policy", "JST", "to_utc_naive", "jst_date"]
+
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+_CACHE_MAX = 200_000
+Moment = dt.datetime | dt.date | str
+
+
+def _parse_moment(when: Moment) -> dt.datetime | dt.date:
+    if isinstance(when, str):
+        text = when.strip()
+        try:
+            if len(text) == 10:
+                return dt.date.fromisoformat(text)
+            return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"cannot parse time {when!r}: use ISO 8601 (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+09:00])") from None
+    return when
+
+
+def to_utc_naive(when: Moment) -> dt.datetime:
+    """Naive UTC of a time; naive input and dates are JST (a date is 00:00 JST)."""
+    value = _parse_moment(when)
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=JST)
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def jst_date(when: Moment) -> dt.date:
+    """The JST day of a time (naive = JST)."""
+    value = _parse_moment(when)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(JST)
+        return value.date()
+    return value
+
+
+@dataclass
+class _State:
+    """One immutable generation of a loaded policy; ``reload`` swaps the whole object."""
+
+    source: PolicySource
+    lines: list[PolicyLine]
+    vocab: Vocabulary
+    compiled: Evaluator
+    enforcer: casbin.Enforcer
+    reference: CasbinEvaluator
+    citations: dict[str, dict[str, Any]]
+    business: frozenset[str]
+    cache: dict[AccessRequest, Decision] = field(default_factory=dict)
+
+    def citation(self, line_id: str) -> str:
+        return str(self.citations.get(line_id, {}).get("citation", ""))
+
+
+def _vocabulary(meta: dict[str, Any], holders: frozenset[str]) -> Vocabulary:
+    t = meta.get("tokens", {})
+    base = Vocabulary(holders=holders)
+    return Vocabulary(
+        holders=holders,
+        holder_group=t.get("holder_group", base.holder_group),
+        staff_role=t.get("staff_role", base.staff_role),
+        my_number_role=t.get("my_number_role", base.my_number_role),
+        my_number_resource=t.get("my_number_resource", base.my_number_resource),
+        export_roles=frozenset(t.get("export_roles", base.export_roles)),
+        transfer_resource=t.get("transfer_resource", base.transfer_resource),
+        transfer_method=t.get("transfer_method", base.transfer_method),
+    )
+
+
+def _build_state(source: PolicySource, holder_departments: Iterable[str] | None) -> _State:
+    holders = holder_departments_from(source.metadata, holder_departments)
+    vocab = _vocabulary(source.metadata, holders)
+    sections = parse_model(source.model_text)
+    p_tokens = [t.strip() for t in sections["policy_definition"]["p"][0].split(",")]
+    dept_pos = {"p": tuple(i for i, t in enumerate(p_tokens) if t in ("dom", "rcpt")), "g2": (0, 1)}
+    lines = expand_lines(source.lines, dept_pos, holders, vocab.holder_group)
+    enforcer = build_enforcer(source.model_text, lines)
+    reference = CasbinEvaluator(enforcer)
+    matcher = sections["matchers"]["m"][0]
+    compiled: Evaluator = CompiledPolicy(lines) if is_canonical_matcher(matcher) else reference
+    business = _business_departments(lines, holders)
+    return _State(source, lines, vocab, compiled, enforcer, reference,
+                  dict(source.metadata.get("lines", {})), business)
+
+
+def _business_departments(lines: Sequence[PolicyLine], holders: frozenset[str]) -> frozenset[str]:
+    parents: dict[str, set[str]] = {}
+    group_names: set[str] = set()
+    for pl in lines:
+        if pl.ptype == "g2":
+            parents.setdefault(pl.values[0], set()).add(pl.values[1])
+            group_names.add(pl.values[1])
+    recipients: set[str] = set()
+    targets = {pl.values[7] for pl in lines if pl.ptype == "p" and pl.values[3] == "transfer" and pl.values[7] != "*"}
+    concrete = {d for d in parents if d not in group_names}
+    for d in concrete:
+        seen, frontier = {d}, {d}
+        while frontier:
+            frontier = {p for n in frontier for p in parents.get(n, ())} - seen
+            seen |= frontier
+        if seen & targets:
+            recipients.add(d)
+    recipients |= {t for t in targets if t not in group_names}
+    return frozenset(holders | recipients)
+
+
+class Policy:
+    """Effective-dated Casbin policies with compiled, cached, explained decisions."""
+
+    def __init__(self, state: _State, loader: Callable[[], _State], origin: str) -> None:
+        self._state = state
+        self._loader = loader
+        self._lock = threading.Lock()
+        self.origin = origin
+
+    # ---- loading -------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path | None = None, *, holder_departments: Iterable[str] | None = None) -> Policy:
+        """Load a policy directory (default: the packaged policies)."""
+        holders = tuple(holder_departments) if holder_departments is not None else None
+
+        def loader() -> _State:
+            return _build_state(read_source(path), holders)
+
+        state = loader()
+        return cls(state, loader, str(state.source.directory))
+
+    @classmethod
+    def from_database(cls, url: Any, *, path: str | Path | None = None,
+                      holder_departments: Iterable[str] | None = None,
+                      table_name: str = "pia_policy_rule") -> Policy:
+        """Load the policy lines from a database (sqlalchemy-adapter); model and metadata from ``path``."""
+        from ._db import load_lines
+
+        holders = tuple(holder_departments) if holder_departments is not None else None
+
+        def loader() -> _State:
+            base = read_source(path, lines=[])
+            db_lines = load_lines(url, base.model_text, table_name=table_name)
+            return _build_state(read_source(path, lines=db_lines), holders)
+
+        state = loader()
+        return cls(state, loader, f"database:{table_name}")
+
+    def save_to_database(self, url: Any, *, table_name: str = "pia_policy_rule") -> int:
+        """Store this policy's lines (as written, before 各区X課 expansion) in a database; returns the count."""
+        from ._db import save_lines
+
+        st = self._state
+        return save_lines(url, st.source.model_text, st.source.lines, table_name=table_name)
+
+    def reload(self) -> None:
+        """Re-read the policy from where it was loaded; readers see the old or the new state, never a mix."""
+        with self._lock:
+            new_state = self._loader()
+            self._state = new_state
+
+    # ---- metadata ------------------------------------------------------------------------------
+    @property
+    def directory(self) -> Path | None:
+        return self._state.source.directory
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self._state.source.metadata
+
+    @property
+    def versions(self) -> list[PolicyVersion]:
+        return list(self._state.source.versions)
+
+    @property
+    def lines(self) -> list[PolicyLine]:
+        """The policy lines after expansion (what Casbin holds)."""
+        return list(self._state.lines)
+
+    @property
+    def source_lines(self) -> list[PolicyLine]:
+        """The policy lines as written."""
+        return list(self._state.source.lines)
+
+    @property
+    def enforcer(self) -> casbin.Enforcer:
+        """The ``casbin.Enforcer`` holding this policy (the reference)."""
+        return self._state.enforcer
+
+    @property
+    def holder_departments(self) -> frozenset[str]:
+        return self._state.vocab.holders
+
+    @property
+    def business_departments(self) -> frozenset[str]:
+        """Holder departments and every transfer recipient department of any version."""
+        return self._state.business
+
+    @property
+    def purposes(self) -> dict[str, str]:
+        """Transfer purpose codes (別紙1) and their 用途."""
+        return dict(self._state.source.metadata.get("purposes", {}))
+
+    @property
+    def affairs(self) -> tuple[str, ...]:
+        """Affair codes of the holder (every g4 member across versions)."""
+        return tuple(sorted({pl.values[0] for pl in self._state.lines if pl.ptype == "g4"}))
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        return self._state.vocab
+
+    def citation(self, line_id: str) -> str:
+        """The citation of a policy line id ("" when the metadata has none)."""
+        return self._state.citation(line_id)
+
+    def version_at(self, when: Moment) -> PolicyVersion:
+        """The version in force at ``when`` (datetime, date or ISO string; naive = JST)."""
+        day = jst_date(when)
+        for v in self._state.source.versions:
+            if v.in_force_from <= day and (v.in_force_to is None or day < v.in_force_to):
+                return v
+        first = self._state.source.versions[0]
+        raise ValueError(f"no policy version in force on {day} (first version {first.id} from {first.in_force_from})")
+
+    def version_table(self) -> list[tuple[str, dt.datetime, dt.datetime | None]]:
+        """(id, from_utc, to_utc) per version, naive UTC, ``to`` exclusive, for SQL joins."""
+        return [
+            (v.id, to_utc_naive(v.in_force_from), to_utc_naive(v.in_force_to) if v.in_force_to else None)
+            for v in self._state.source.versions
+        ]
+
+    # ---- decisions -----------------------------------------------------------------------------
+    def decide(self, req: AccessRequest) -> Decision:
+        """The decision for one request from the compiled policy (cached per distinct request)."""
+        st = self._state
+        hit = st.cache.get(req)
+        if hit is not None:
+            return hit
+        decision = _decide(req, st.compiled, st.vocab, st.citation)
+        if len(st.cache) >= _CACHE_MAX:
+            st.cache.clear()
+        st.cache[req] = decision
+        return decision
+
+    def decide_with_casbin(self, req: AccessRequest) -> Decision:
+        """The same decision, every answer from ``casbin.Enforcer.enforce`` (reference, slow)."""
+        st = self._state
+        return _decide(req, st.reference, st.vocab, st.citation)
+
+    def is_pair_permitted(self, department: str, purpose: str, at: Moment | None = None) -> bool:
+        """True when the (recipient department, purpose) pair is permitted in the version in force."""
+        st = self._state
+        version = self.version_at(at if at is not None else dt.datetime.now(JST)).id
+        return pair_line(st.compiled, st.vocab, version, department, purpose) is not None
+
+    def check_transfer(self, department: str, purpose: str, method: str | None = "fukushi_system",
+                       at: Moment | None = None) -> Decision:
+        """May the holder transfer (移転) to ``department`` for ``purpose`` by ``method`` at ``at``?"""
+        st = self._state
+        when = at if at is not None else dt.datetime.now(JST)
+        req = AccessRequest(
+            version=self.version_at(when).id, system="fukushi", department=st.vocab.canonical_holder,
+            employment="regular", roles=frozenset({st.vocab.staff_role}), permission="update",
+            action="transfer", resource=st.vocab.transfer_resource, affair=purpose,
+            recipient_department=department, method=method,
+        )
+        return self.decide(req)
+
+    def officer_roles(self, account: Account, officers: Iterable[Officer], at: Moment) -> frozenset[str]:
+        """Officer roles the account's holder has in office for the account's system at ``at``."""
+        t = to_utc_naive(at)
+        out: set[str] = set()
+        for o in officers:
+            if o.system != account.system or account.person_id is None or o.person_id != account.person_id:
+                continue
+            if to_utc_naive(o.from_) <= t and (o.to is None or t < to_utc_naive(o.to)):
+                out.add(o.role)
+        return frozenset(out)
+
+    def check_access(self, account: Account, action: str, resource: str | None, affair: str | None = None,
+                     at: Moment | None = None, *, recipient_department: str | None = None,
+                     method: str | None = None, officer_roles: Iterable[str] = (),
+                     officers: Iterable[Officer] | None = None) -> Decision:
+        """May this account do ``action`` on ``resource`` in ``affair`` at ``at``?"""
+        when = at if at is not None else dt.datetime.now(JST)
+        version = self.version_at(when).id
+        t = to_utc_naive(when)
+        for label, limit in (("revoked_at", account.revoked_at), ("expires_at", account.expires_at)):
+            if limit is not None and t >= to_utc_naive(limit):
+                rule = rules.get("ACCESS_AFTER_REVOCATION")
+                return Decision(
+                    allowed=False, rule=rule.id, version=version, basis=rule.basis, remedy=rule.remedy_ja,
+                    explanation=msg(f"アカウントは {label} ({limit.isoformat()}) 以降で無効",
+                                    f"account is invalid from {label} ({limit.isoformat()})"),
+                )
+        roles = set(account.roles) | set(officer_roles)
+        if officers is not None:
+            roles |= self.officer_roles(account, officers, when)
+        req = AccessRequest(
+            version=version, system=account.system, department=account.department,
+            employment=account.employment, roles=frozenset(roles), permission=account.permission,
+            action=action, resource=resource, affair=affair,
+            recipient_department=recipient_department, method=method,
+        )
+        return self.decide(req)
+
+    def __repr__(self) -> str:
+        return f"Policy(origin={self.origin!r}, versions={[v.id for v in self.versions]})"
+
+
+# re-exported for callers that catch load errors
+PolicyError = PolicyError
