@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from ._base import Rule, RuleContext
+from ._portable import event_cols
 
 __all__ = ["RULE"]
 
 
 def _sql(ctx: RuleContext) -> str:
-    raise NotImplementedError("ACCESS_AFTER_REVOCATION: detection not written yet")
+    """Candidate rows (DESIGN.md columns of this scope)."""
+    return (
+        f"SELECT {event_cols('e')} FROM ev e WHERE e.known AND ("
+        "(e.revoked_at IS NOT NULL AND e.ts >= e.revoked_at)"
+        " OR (e.expires_at IS NOT NULL AND e.ts >= e.expires_at))"
+    )
 
 
 RULE = Rule(

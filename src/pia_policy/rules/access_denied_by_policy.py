@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from ._base import Rule, RuleContext
+from ._portable import event_cols
 
 __all__ = ["RULE"]
 
+#: Denials the policy charges to a more specific rule (DESIGN.md, Decision.rule).
+_DECISION_RULES = (
+    "MY_NUMBER_WITHOUT_PERMISSION",
+    "MY_NUMBER_OUTSIDE_AFFAIR",
+    "TRANSFER_NOT_PERMITTED",
+    "TRANSFER_METHOD_NOT_PERMITTED",
+    "MEDIA_EXPORT_UNAUTHORIZED",
+)
+
 
 def _sql(ctx: RuleContext) -> str:
-    raise NotImplementedError("ACCESS_DENIED_BY_POLICY: detection not written yet")
+    """Candidate rows (DESIGN.md columns of this scope)."""
+    others = ", ".join(f"'{r}'" for r in _DECISION_RULES)
+    return (
+        f"SELECT {event_cols('e')} FROM ev e WHERE e.known AND NOT e.allowed"
+        f" AND (e.deny_rule IS NULL OR e.deny_rule NOT IN ({others}))"
+    )
 
 
 RULE = Rule(

@@ -8,7 +8,29 @@ __all__ = ["RULE"]
 
 
 def _sql(ctx: RuleContext) -> str:
-    raise NotImplementedError("ACCOUNT_ISSUER_INVALID: detection not written yet")
+    """Candidate rows (DESIGN.md columns of this scope)."""
+    return """
+WITH fk_ok AS (
+  SELECT DISTINCT a.file, a.line FROM accounts a JOIN officers o
+    ON o.system = a.system AND o.role = 'system_owner' AND o.person_id = a.issued_by
+   AND (a.issued_at IS NULL OR (o.from_at <= a.issued_at AND (o.to_at IS NULL OR a.issued_at < o.to_at)))
+  WHERE a.system = 'fukushi'
+), hy_ok AS (
+  SELECT DISTINCT a.file, a.line FROM accounts a JOIN officers o
+    ON o.system = a.system AND o.role = 'info_system_manager' AND o.person_id = a.approved_by
+   AND (a.issued_at IS NULL OR (o.from_at <= a.issued_at AND (o.to_at IS NULL OR a.issued_at < o.to_at)))
+  WHERE a.system = 'hyojun'
+)
+SELECT DISTINCT a.system, a.account_id
+FROM accounts a
+LEFT JOIN fk_ok ON fk_ok.file = a.file AND fk_ok.line = a.line
+LEFT JOIN hy_ok ON hy_ok.file = a.file AND hy_ok.line = a.line
+WHERE (a.system = 'fukushi' AND fk_ok.line IS NULL)
+   OR (a.system = 'hyojun' AND hy_ok.line IS NULL)
+   OR (a.system = 'gyomu_kyotsu' AND a.employment = 'non_regular'
+       AND (a.request_ref IS NULL OR a.request_ref = ''))
+   OR (a.person_id IS NOT NULL AND (a.issued_by = a.person_id OR a.approved_by = a.person_id))
+"""
 
 
 RULE = Rule(

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from ._base import Rule, RuleContext
+from ._portable import event_cols, jst_day
 
 __all__ = ["RULE"]
 
 
 def _sql(ctx: RuleContext) -> str:
-    raise NotImplementedError("BULK_ACCESS: detection not written yet")
+    """Candidate rows (DESIGN.md columns of this scope)."""
+    limit = int(ctx.params.get("bulk_subjects", 500))
+    return f"""
+WITH d AS (
+  SELECT system, account_id, {jst_day('ts')} AS day
+  FROM ev WHERE subject_id IS NOT NULL AND subject_id <> ''
+  GROUP BY system, account_id, {jst_day('ts')}
+  HAVING COUNT(DISTINCT subject_id) > {limit}
+)
+SELECT {event_cols('e')}
+FROM ev e JOIN d ON e.system = d.system AND e.account_id = d.account_id AND {jst_day('e.ts')} = d.day
+WHERE e.subject_id IS NOT NULL AND e.subject_id <> ''
+"""
 
 
 RULE = Rule(

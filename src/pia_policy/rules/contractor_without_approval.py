@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from ._base import Rule, RuleContext
+from ._portable import event_cols
 
 __all__ = ["RULE"]
 
 
 def _sql(ctx: RuleContext) -> str:
-    raise NotImplementedError("CONTRACTOR_WITHOUT_APPROVAL: detection not written yet")
+    """Candidate rows (DESIGN.md columns of this scope)."""
+    return f"""
+SELECT {event_cols('e')}
+FROM ev e LEFT JOIN approvals ap
+  ON ap.account_id = e.account_id AND ap.from_at <= e.ts AND (ap.to_at IS NULL OR e.ts < ap.to_at)
+ AND ap.approved_by IS NOT NULL AND ap.approved_by <> '' AND ap.witness IS NOT NULL AND ap.witness <> ''
+WHERE e.known AND e.employment = 'contractor' AND ap.approval_id IS NULL
+"""
 
 
 RULE = Rule(

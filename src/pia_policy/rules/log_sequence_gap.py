@@ -8,7 +8,24 @@ __all__ = ["RULE"]
 
 
 def _sql(ctx: RuleContext) -> str:
-    raise NotImplementedError("LOG_SEQUENCE_GAP: detection not written yet")
+    """Candidate rows (DESIGN.md columns of this scope)."""
+    return """
+WITH s AS (
+  SELECT system, seq, file, file_idx, line, event_id, ts,
+         ROW_NUMBER() OVER (PARTITION BY system, seq ORDER BY file_idx, line) AS k
+  FROM events WHERE seq IS NOT NULL
+), u AS (
+  SELECT system, seq, file, file_idx, line, event_id, ts,
+         LAG(seq) OVER (PARTITION BY system ORDER BY seq) AS prev_seq,
+         LAG(ts) OVER (PARTITION BY system ORDER BY seq) AS prev_ts
+  FROM s WHERE k = 1
+)
+SELECT system, ts AS first_ts, ts AS last_ts, 1 AS event_count, file, file_idx, line, event_id
+FROM s WHERE k > 1
+UNION ALL
+SELECT system, prev_ts AS first_ts, ts AS last_ts, seq - prev_seq - 1 AS event_count, file, file_idx, line, event_id
+FROM u WHERE prev_seq IS NOT NULL AND seq - prev_seq > 1
+"""
 
 
 RULE = Rule(

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from ._base import Rule, RuleContext
+from ._portable import seconds, ts
 
 __all__ = ["RULE"]
 
 
 def _sql(ctx: RuleContext) -> str:
-    raise NotImplementedError("LONG_SESSION: detection not written yet")
+    """Candidate rows (DESIGN.md columns of this scope)."""
+    limit = seconds(float(ctx.params.get("session_hours", 10)) * 3600)
+    return f"""
+WITH li AS (
+  SELECT system, account_id, session_id, file, file_idx, line, event_id, ts FROM ev WHERE action = 'login'
+), s AS (
+  SELECT li.system, li.account_id, li.file, li.file_idx, li.line, li.event_id, li.ts, MIN(lo.ts) AS end_ts
+  FROM li LEFT JOIN ev lo
+    ON lo.action = 'logout' AND lo.system = li.system AND lo.account_id = li.account_id
+   AND lo.session_id = li.session_id AND lo.ts >= li.ts
+  GROUP BY li.system, li.account_id, li.file, li.file_idx, li.line, li.event_id, li.ts
+)
+SELECT system, account_id, file, file_idx, line, event_id, ts FROM s
+WHERE COALESCE(end_ts, {ts(ctx.as_of_utc)}) > ts + {limit}
+"""
 
 
 RULE = Rule(

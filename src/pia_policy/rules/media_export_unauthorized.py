@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from ._base import Rule, RuleContext
+from ._portable import event_cols
 
 __all__ = ["RULE"]
 
 
 def _sql(ctx: RuleContext) -> str:
-    raise NotImplementedError("MEDIA_EXPORT_UNAUTHORIZED: detection not written yet")
+    """Candidate rows (DESIGN.md columns of this scope)."""
+    return (
+        f"SELECT {event_cols('e')} FROM ev e"
+        " WHERE e.known AND NOT e.allowed AND e.deny_rule = 'MEDIA_EXPORT_UNAUTHORIZED'"
+    )
 
 
 RULE = Rule(
@@ -20,6 +25,6 @@ RULE = Rule(
     title_en="Copy to external media by an unauthorised person",
     remedy_ja="コピーした媒体を回収し、コピーの経緯と内容を調査する",
     remedy_en="Recover the media, and investigate what was copied and why",
-    requires=(),
+    requires=('officers.csv',),
     sql=_sql,
 )

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from ._base import Rule, RuleContext
+from ._portable import event_cols
 
 __all__ = ["RULE"]
 
 
 def _sql(ctx: RuleContext) -> str:
-    raise NotImplementedError("MEDIA_EXPORT_UNRECORDED: detection not written yet")
+    """Candidate rows (DESIGN.md columns of this scope)."""
+    return (
+        f"SELECT {event_cols('e')} FROM ev e WHERE e.known AND e.action = 'export' AND e.allowed"
+        " AND (e.record_ref IS NULL OR e.record_ref = '')"
+    )
 
 
 RULE = Rule(
@@ -20,6 +25,6 @@ RULE = Rule(
     title_en="Copy to external media without a record",
     remedy_ja="コピーの記録を作成・保管させる",
     remedy_en="Have the copy recorded and the record kept",
-    requires=(),
+    requires=('officers.csv',),
     sql=_sql,
 )

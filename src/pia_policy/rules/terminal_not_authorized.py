@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from ._base import Rule, RuleContext
+from ._portable import event_cols
 
 __all__ = ["RULE"]
 
 
 def _sql(ctx: RuleContext) -> str:
-    raise NotImplementedError("TERMINAL_NOT_AUTHORIZED: detection not written yet")
+    """Candidate rows (DESIGN.md columns of this scope)."""
+    return f"""
+WITH ok AS (
+  SELECT DISTINCT t.terminal_id FROM terminals t JOIN business_departments b ON b.department = t.department
+)
+SELECT {event_cols('e')}
+FROM ev e LEFT JOIN ok ON ok.terminal_id = e.terminal_id
+WHERE e.terminal_id IS NOT NULL AND e.terminal_id <> '' AND ok.terminal_id IS NULL
+"""
 
 
 RULE = Rule(

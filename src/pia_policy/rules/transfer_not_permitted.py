@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from ._base import Rule, RuleContext
+from ._portable import event_cols
 
 __all__ = ["RULE"]
 
 
 def _sql(ctx: RuleContext) -> str:
-    raise NotImplementedError("TRANSFER_NOT_PERMITTED: detection not written yet")
+    """Candidate rows (DESIGN.md columns of this scope)."""
+    return (
+        f"SELECT {event_cols('e')} FROM ev e"
+        " WHERE e.known AND NOT e.allowed AND e.deny_rule = 'TRANSFER_NOT_PERMITTED'"
+    )
 
 
 RULE = Rule(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from ._base import Rule, RuleContext
+from ._portable import event_cols
 
 __all__ = ["RULE"]
 
 
 def _sql(ctx: RuleContext) -> str:
-    raise NotImplementedError("UNKNOWN_ACCOUNT: detection not written yet")
+    """Candidate rows (DESIGN.md columns of this scope)."""
+    return f"SELECT {event_cols('e')} FROM ev e WHERE NOT e.known"
 
 
 RULE = Rule(

@@ -1,0 +1,33 @@
+"""The nightly audit (SPEC §3–§6): access logs, ledger and personnel events judged by every rule.
+
+``audit(data_dir, as_of=..., out=...)`` returns an :class:`AuditResult` (findings, summary,
+exit code) and, with ``out``, writes the SPEC §5 files. The engine is DuckDB, in-process:
+decisions are computed once per distinct request and joined to the events; every rule is one
+portable SQL query (see ``pia_policy.rules``).
+"""
+
+from __future__ import annotations
+
+from ._api import AuditResult, as_of_utc, audit, exit_code_for
+from ._calendar import calendar_rows, is_business_day
+from ._config import DEFAULT_THRESHOLDS, AuditConfig, ConfigError, load_config, resolve_thresholds
+from ._engine import SCHEMA_VERSION, EngineResult, finding_id, iso_jst, run_engine
+
+__all__ = [
+    "audit",
+    "AuditResult",
+    "ConfigError",
+    "AuditConfig",
+    "DEFAULT_THRESHOLDS",
+    "SCHEMA_VERSION",
+    "EngineResult",
+    "as_of_utc",
+    "calendar_rows",
+    "exit_code_for",
+    "finding_id",
+    "is_business_day",
+    "iso_jst",
+    "load_config",
+    "resolve_thresholds",
+    "run_engine",
+]

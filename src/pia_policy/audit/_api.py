@@ -1,0 +1,250 @@
+"""``audit()``: one nightly audit run — ingest, decide, judge, summarise, write."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import datetime as dt
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import duckdb
+from pydantic import BaseModel, ConfigDict
+
+from .. import __version__
+from .._i18n import msg
+from ..models import SEVERITIES, Finding
+from ..rules import RULE_IDS
+from ._config import ConfigError, load_config, resolve_thresholds
+from ._engine import SCHEMA_VERSION, iso_jst, run_engine
+from ._log import run_logger, tty_progress
+
+__all__ = ["AuditResult", "audit", "as_of_utc", "exit_code_for"]
+
+_JST = dt.timedelta(hours=9)
+
+
+class AuditResult(BaseModel):
+    """The findings, the summary (as written to summary.json) and the exit code of the run."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    findings: list[Finding]
+    summary: dict[str, Any]
+    exit_code: int
+    out: Path | None = None
+
+
+def as_of_utc(as_of: dt.date | str) -> tuple[dt.date, dt.datetime]:
+    """The ``--as-of`` date and the audit time: 00:00 JST of it, as naive UTC."""
+    if isinstance(as_of, dt.datetime):
+        as_of = as_of.date()
+    if isinstance(as_of, str):
+        try:
+            as_of = dt.date.fromisoformat(as_of.strip())
+        except ValueError:
+            raise ConfigError(
+                msg(f"--as-of: 日付 YYYY-MM-DD ではありません（{as_of!r}）",
+                    f"--as-of: not a date YYYY-MM-DD ({as_of!r})")
+            ) from None
+    return as_of, dt.datetime.combine(as_of, dt.time()) - _JST
+
+
+def exit_code_for(findings: list[Finding], fail_on: str) -> int:
+    """0 when no finding is at or above ``fail_on``, else 1."""
+    floor = SEVERITIES.index(fail_on)
+    return 1 if any(SEVERITIES.index(f.severity) >= floor for f in findings) else 0
+
+
+def _plain(value: Any) -> Any:
+    """Models, dataclasses and tuples of the other parts as JSON-ready values."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return value
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[dict[str, Any]]:
+    cur = con.execute(sql)
+    names = [d[0] for d in cur.description]
+    while True:
+        chunk = cur.fetchmany(10_000)
+        if not chunk:
+            return
+        for row in chunk:
+            yield dict(zip(names, row))
+
+
+def _load_policy(policy: Any) -> Any:
+    from ..policy import Policy
+
+    if policy is None or isinstance(policy, (str, os.PathLike)):
+        try:
+            return Policy.load(policy)
+        except Exception as exc:  # noqa: BLE001 - any load failure stops the run (exit 2)
+            where = str(policy) if policy is not None else "policies"
+            raise ConfigError(msg(f"{where}: ポリシーを読み込めません（{exc}）",
+                                  f"{where}: cannot load the policy ({exc})")) from exc
+    return policy
+
+
+def _validate(fail_on: str, encoding: str | None) -> None:
+    if fail_on not in SEVERITIES:
+        raise ConfigError(msg(f"--fail-on: {fail_on!r} は無効です（有効: {', '.join(SEVERITIES)}）",
+                              f"--fail-on: invalid value {fail_on!r} (valid: {', '.join(SEVERITIES)})"))
+    if encoding is not None and encoding.lower() not in ("utf-8", "cp932"):
+        raise ConfigError(msg(f"--encoding: {encoding!r} は無効です（有効: utf-8, cp932）",
+                              f"--encoding: invalid value {encoding!r} (valid: utf-8, cp932)"))
+
+
+def audit(
+    data_dir: Path | str,
+    *,
+    as_of: dt.date | str,
+    out: Path | str | None = None,
+    policy: Any = None,
+    config: Path | str | None = None,
+    fail_on: str | None = None,
+    encoding: str | None = None,
+    mapping: Path | str | None = None,
+    thresholds: dict[str, Any] | None = None,
+    reports: bool = True,
+    progress: Callable[..., Any] | None = None,
+    file_mode: int = 0o600,
+    key: bytes | None = None,
+    log: Callable[..., None] | None = None,
+) -> AuditResult:
+    """Audit ``data_dir`` as of 00:00 JST of ``as_of`` (SPEC §3–§6).
+
+    Explicit arguments override the ``config`` TOML file, which overrides the defaults.
+    With ``out``, writes findings.jsonl, summary.json, rejected.jsonl, findings.csv (and,
+    with ``reports``, report.html and notices/). Raises :class:`ConfigError` for invalid
+    options or config and ``pia_policy.inputs.InputError`` for missing required inputs.
+    """
+    from ..inputs import ingest
+
+    started = dt.datetime.now(dt.timezone.utc)
+    t0 = time.perf_counter()
+    say = log or run_logger()
+    cfg = load_config(config)
+    opts = cfg["audit"]
+    fail_on = fail_on or opts.get("fail_on", "high")
+    encoding = encoding or opts.get("encoding")
+    mapping = mapping or opts.get("mapping")
+    _validate(fail_on, encoding)
+    params = resolve_thresholds(cfg, thresholds)
+    as_of_date, audit_utc = as_of_utc(as_of)
+    policy_arg = policy if policy is not None else opts.get("policy")
+    pol = _load_policy(policy_arg)
+    data_dir = Path(data_dir)
+    say("run_start", as_of=as_of_date.isoformat(), fail_on=fail_on, thresholds=params)
+
+    display = tty_progress() if progress is None else None
+    feed = progress if progress is not None else display
+    con = duckdb.connect()
+    try:
+        if display is not None:
+            display.stage(msg("入力を読み込み中", "reading inputs"))
+        t_in = time.perf_counter()
+        ingested = ingest(con, data_dir, as_of_utc=audit_utc, encoding=encoding, mapping=mapping, progress=feed)
+        counts = dict(_plain(ingested.counts))
+        say("ingest_done", seconds=round(time.perf_counter() - t_in, 3),
+            **{k: v for k, v in counts.items() if isinstance(v, int)})
+        if display is not None:
+            display.stage(msg("ルールを適用中", "running the rules"))
+        result = run_engine(con, pol, as_of_utc=audit_utc, params=params,
+                            present=getattr(ingested, "present", None), log=say)
+        findings = result.findings
+        counts["rejected_by_reason"] = {
+            r: int(n) for r, n in con.execute(
+                "SELECT reason, COUNT(*) FROM rejected GROUP BY reason ORDER BY reason").fetchall()
+        }
+        by_rule = {rid: 0 for rid in RULE_IDS}
+        by_severity = {s: 0 for s in reversed(SEVERITIES)}
+        for f in findings:
+            by_rule[f.rule] += 1
+            by_severity[f.severity] += 1
+        code = exit_code_for(findings, fail_on)
+        finished = dt.datetime.now(dt.timezone.utc)
+        policy_path = getattr(pol, "path", None) or policy_arg
+        summary: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "pia-policy", "version": __version__},
+            "as_of": as_of_date.isoformat(),
+            "audit_time": iso_jst(audit_utc),
+            "run": {
+                "started_at": started.isoformat(),
+                "finished_at": finished.isoformat(),
+                "seconds": round(time.perf_counter() - t0, 3),
+            },
+            "inputs": _plain(getattr(ingested, "inputs", [])),
+            "outputs": [],
+            "policy": {"path": str(policy_path) if policy_path is not None else None,
+                       "versions_used": result.versions_used},
+            "thresholds": params,
+            "fail_on": fail_on,
+            "rules_run": result.rules_run,
+            "rules_skipped": result.rules_skipped,
+            "file_errors": _plain(getattr(ingested, "file_errors", [])),
+            "counts": counts,
+            "findings_by_rule": by_rule,
+            "findings_by_severity": by_severity,
+            "breakdowns": result.breakdowns,
+            "exit_code": code,
+        }
+        out_path: Path | None = None
+        if out is not None:
+            if display is not None:
+                display.stage(msg("結果を書き出し中", "writing outputs"))
+            out_path = _write(con, Path(out), findings, summary, reports=reports, file_mode=file_mode, key=key)
+            written = out_path / "summary.json"
+            if written.is_file():  # the summary as written: with outputs (and signature)
+                summary = json.loads(written.read_text(encoding="utf-8"))
+    finally:
+        con.close()
+        if display is not None:
+            display.close()
+    say("run_end", findings=len(findings), exit_code=code, distinct_requests=result.distinct_requests,
+        seconds=round(time.perf_counter() - t0, 3), findings_by_severity=by_severity,
+        **{f"{k}_seconds": v for k, v in result.timings.items()})
+    return AuditResult(findings=findings, summary=summary, exit_code=code, out=out_path)
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    out: Path,
+    findings: list[Finding],
+    summary: dict[str, Any],
+    *,
+    reports: bool,
+    file_mode: int,
+    key: bytes | None,
+) -> Path:
+    from ..outputs import write_outputs
+
+    extras: Callable[[Path], list[str]] | None = None
+    if reports:
+        try:
+            from ..report import write_reports
+        except ImportError:  # the report part is optional; the SPEC files are always written
+            write_reports = None  # type: ignore[assignment]
+        if write_reports is not None:
+            def extras(staging: Path) -> list[str]:
+                return list(write_reports(staging, findings, summary, reply_days=14) or [])
+    rejected = _rows(con, "SELECT file, line, reason, field, detail, excerpt FROM rejected ORDER BY file, line")
+    duplicates = _rows(
+        con, "SELECT file, line, event_id, first_file, first_line FROM duplicates ORDER BY file, line"
+    )
+    return write_outputs(out, findings=findings, summary=summary, rejected=rejected, duplicates=duplicates,
+                         extras=extras, file_mode=file_mode, key=key)

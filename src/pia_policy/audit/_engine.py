@@ -1,0 +1,381 @@
+"""The audit engine: policy decisions joined to events in DuckDB, rules run, findings aggregated.
+
+After ingest (the DESIGN.md tables exist in ``con``), :func:`run_engine`
+
+1. creates ``policy_versions``, ``business_departments``, ``calendar`` and ``ledger``
+   (first ledger row per (system, account_id));
+2. builds ``ev``: events ⋈ ledger (left), the policy version in force at ``ts`` (range join),
+   the officer roles the holder has in office for the system at ``ts`` and a request key;
+3. decides each *distinct* request key once with ``policy.decide`` (thousands, not millions),
+   loads the answers through Arrow and joins them back (``allowed``, ``deny_rule``);
+4. runs every rule query, applies the SPEC §4 precedence with a window function, and
+   aggregates one finding per (rule, system, account_id) (LOG_*: per (rule, system)).
+
+No per-event Python loop anywhere: Python only sees distinct requests and finished findings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import duckdb
+import pyarrow as pa
+
+from .. import rules as rules_mod
+from ..models import SEVERITIES, AccessRequest, Evidence, Finding
+from ..rules import PRECEDENCE, RuleContext
+from ._calendar import calendar_rows
+
+__all__ = ["SCHEMA_VERSION", "EngineResult", "run_engine", "finding_id", "iso_jst", "OFFICER_ROLES"]
+
+SCHEMA_VERSION = "1.0"
+OFFICER_ROLES: tuple[str, ...] = ("system_owner", "export_delegate", "info_system_manager")
+_EVIDENCE_LIMIT = 20
+_JST = dt.timedelta(hours=9)
+_SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES))}  # critical 0 … low 3
+#: Key columns of a request, in the order they are joined into ``req_key``.
+_KEY_COLUMNS = (
+    "version", "system", "department", "employment", "roles", "permission", "action", "resource",
+    "affair", "req_recipient", "req_method", "off_system_owner", "off_export_delegate",
+    "off_info_system_manager",
+)
+
+
+@dataclass
+class EngineResult:
+    """What the engine found: findings plus the facts the summary needs."""
+
+    findings: list[Finding]
+    rules_run: list[str]
+    rules_skipped: list[dict[str, str]]
+    versions_used: list[str]
+    breakdowns: dict[str, dict[str, int]]
+    distinct_requests: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def finding_id(rule: str, system: str | None, account_id: str | None) -> str:
+    """Stable id: first 16 hex of sha256("rule|system|account_id") (None → empty)."""
+    raw = f"{rule}|{system or ''}|{account_id or ''}"
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
+
+
+def iso_jst(value: dt.datetime | None) -> str | None:
+    """A naive UTC timestamp as ISO 8601 in JST with an explicit +09:00 offset."""
+    if value is None:
+        return None
+    return (value + _JST).isoformat() + "+09:00"
+
+
+def _ts_literal(value: dt.datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _has(present: Any, name: str) -> bool:
+    if present is None:
+        return True
+    if isinstance(present, dict):
+        return bool(present.get(name))
+    return name in present
+
+
+def _create_support_tables(con: duckdb.DuckDBPyConnection, policy: Any, as_of_utc: dt.datetime) -> None:
+    con.execute("CREATE OR REPLACE TABLE policy_versions (version VARCHAR, from_at TIMESTAMP, to_at TIMESTAMP)")
+    rows = [(str(v), f, t) for v, f, t in policy.version_table()]
+    if rows:
+        con.executemany("INSERT INTO policy_versions VALUES (?, ?, ?)", rows)
+    con.execute("CREATE OR REPLACE TABLE business_departments (department VARCHAR)")
+    depts = sorted(policy.business_departments)
+    if depts:
+        con.executemany("INSERT INTO business_departments VALUES (?)", [(d,) for d in depts])
+    # Calendar over every JST day the events touch, up to the audit day.
+    first, last = con.execute(
+        "SELECT MIN(CAST(ts + INTERVAL '9' HOUR AS DATE)), MAX(CAST(ts + INTERVAL '9' HOUR AS DATE)) FROM events"
+    ).fetchone() or (None, None)
+    audit_day = (as_of_utc + _JST).date()
+    first = first or audit_day
+    last = max(last or audit_day, audit_day)
+    con.execute(
+        "CREATE OR REPLACE TABLE calendar (day DATE, is_business BOOLEAN, bh_start TIMESTAMP, bh_end TIMESTAMP)"
+    )
+    con.executemany("INSERT INTO calendar VALUES (?, ?, ?, ?)", calendar_rows(first, last))
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE ledger AS
+        SELECT * EXCLUDE (k) FROM (
+          SELECT a.*, ROW_NUMBER() OVER (PARTITION BY system, account_id ORDER BY file, line) AS k FROM accounts a
+        ) WHERE k = 1
+        """
+    )
+
+
+def _build_ev(con: duckdb.DuckDBPyConnection, policy: Any) -> int:
+    """Create ``ev`` and return the number of distinct requests decided."""
+    key_expr = "CONCAT_WS('|', " + ", ".join(
+        f"COALESCE(CAST({c} AS VARCHAR), '~')" for c in _KEY_COLUMNS
+    ) + ")"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE ev_base AS
+        WITH off AS (
+          SELECT e.event_id,
+                 MAX(CASE WHEN o.role = 'system_owner' THEN 1 ELSE 0 END) AS so,
+                 MAX(CASE WHEN o.role = 'export_delegate' THEN 1 ELSE 0 END) AS ed,
+                 MAX(CASE WHEN o.role = 'info_system_manager' THEN 1 ELSE 0 END) AS ism
+          FROM events e
+          JOIN ledger l ON l.system = e.system AND l.account_id = e.account_id
+          JOIN officers o ON o.system = e.system AND o.person_id = l.person_id
+           AND o.from_at <= e.ts AND (o.to_at IS NULL OR e.ts < o.to_at)
+          GROUP BY e.event_id
+        ), b AS (
+          SELECT e.*,
+                 l.account_id IS NOT NULL AS known,
+                 l.person_id, l.employment, l.department, l.roles, l.permission,
+                 l.revoked_at, l.expires_at,
+                 v.version,
+                 CASE WHEN e.action = 'transfer' THEN e.recipient_department END AS req_recipient,
+                 CASE WHEN e.action = 'transfer' THEN e.method END AS req_method,
+                 COALESCE(off.so, 0) AS off_system_owner,
+                 COALESCE(off.ed, 0) AS off_export_delegate,
+                 COALESCE(off.ism, 0) AS off_info_system_manager
+          FROM events e
+          LEFT JOIN ledger l ON l.system = e.system AND l.account_id = e.account_id
+          LEFT JOIN policy_versions v
+            ON (v.from_at IS NULL OR v.from_at <= e.ts) AND (v.to_at IS NULL OR e.ts < v.to_at)
+          LEFT JOIN off ON off.event_id = e.event_id
+        )
+        SELECT b.*, CASE WHEN b.known AND b.version IS NOT NULL THEN {key_expr} END AS req_key FROM b
+        """
+    )
+    cols = ", ".join(_KEY_COLUMNS)
+    keys = con.execute(
+        f"SELECT DISTINCT req_key, {cols} FROM ev_base WHERE req_key IS NOT NULL ORDER BY req_key"
+    ).fetchall()
+    out_key: list[str] = []
+    out_allowed: list[bool] = []
+    out_rule: list[str | None] = []
+    for row in keys:
+        k = dict(zip(("req_key",) + _KEY_COLUMNS, row))
+        roles = {r for r in (k["roles"] or "").split(";") if r}
+        for flag, role in zip(("off_system_owner", "off_export_delegate", "off_info_system_manager"), OFFICER_ROLES):
+            if k[flag]:
+                roles.add(role)
+        req = AccessRequest(
+            version=k["version"],
+            system=k["system"],
+            department=k["department"] or "",
+            employment=k["employment"] or "regular",
+            roles=frozenset(roles),
+            permission=k["permission"] or "read",
+            action=k["action"],
+            resource=k["resource"],
+            affair=k["affair"],
+            recipient_department=k["req_recipient"],
+            method=k["req_method"],
+        )
+        decision = policy.decide(req)
+        out_key.append(k["req_key"])
+        out_allowed.append(bool(decision.allowed))
+        out_rule.append(None if decision.allowed else (decision.rule or "ACCESS_DENIED_BY_POLICY"))
+    decisions = pa.table(
+        {
+            "req_key": pa.array(out_key, pa.string()),
+            "allowed": pa.array(out_allowed, pa.bool_()),
+            "deny_rule": pa.array(out_rule, pa.string()),
+        }
+    )
+    con.register("decisions_arrow", decisions)
+    con.execute("CREATE OR REPLACE TEMP TABLE decisions AS SELECT * FROM decisions_arrow")
+    con.unregister("decisions_arrow")
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE ev AS
+        SELECT b.*, d.allowed, d.deny_rule FROM ev_base b LEFT JOIN decisions d ON d.req_key = b.req_key
+        """
+    )
+    con.execute("DROP TABLE ev_base")
+    return len(keys)
+
+
+def _run_rules(
+    con: duckdb.DuckDBPyConnection, ctx: RuleContext, present: Any, log: Callable[..., None]
+) -> tuple[list[str], list[dict[str, str]]]:
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE cand (
+          rule VARCHAR, scope VARCHAR, rnk INTEGER, system VARCHAR, account_id VARCHAR,
+          file VARCHAR, file_idx INTEGER, line BIGINT, event_id VARCHAR, ts TIMESTAMP,
+          first_ts TIMESTAMP, last_ts TIMESTAMP, n BIGINT)
+        """
+    )
+    run: list[str] = []
+    skipped: list[dict[str, str]] = []
+    for rule in rules_mod.all_rules():
+        missing = [f for f in rule.requires if not _has(present, f)]
+        if missing:
+            skipped.append({"rule": rule.id, "missing": ", ".join(missing)})
+            continue
+        if rule.sql is None:  # pragma: no cover - every shipped rule has a query
+            continue
+        started = time.perf_counter()
+        sql = rule.sql(ctx)
+        rnk = PRECEDENCE.index(rule.id) if rule.id in PRECEDENCE else len(PRECEDENCE)
+        if rule.scope in ("event", "independent"):
+            con.execute(
+                f"""INSERT INTO cand SELECT '{rule.id}', '{rule.scope}', {rnk}, q.system, q.account_id,
+                    q.file, q.file_idx, q.line, q.event_id, q.ts, q.ts, q.ts, 1 FROM ({sql}) q"""
+            )
+        elif rule.scope == "account":
+            con.execute(
+                f"""INSERT INTO cand SELECT DISTINCT '{rule.id}', 'account', {rnk}, q.system, q.account_id,
+                    NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 FROM ({sql}) q"""
+            )
+        else:  # system
+            con.execute(
+                f"""INSERT INTO cand SELECT '{rule.id}', 'system', {rnk}, q.system, NULL,
+                    q.file, q.file_idx, q.line, q.event_id, q.last_ts, q.first_ts, q.last_ts, q.event_count
+                    FROM ({sql}) q"""
+            )
+        run.append(rule.id)
+        log("rule_done", rule=rule.id, seconds=round(time.perf_counter() - started, 4))
+    # SPEC §4 "one event, one event-level finding": keep the first rule in PRECEDENCE order.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE cand_ranked AS
+        SELECT * EXCLUDE (w) FROM (
+          SELECT c.*, CASE WHEN c.scope = 'event'
+                           THEN ROW_NUMBER() OVER (PARTITION BY c.scope, c.event_id ORDER BY c.rnk)
+                           ELSE 1 END AS w
+          FROM cand c
+        ) WHERE w = 1
+        """
+    )
+    con.execute("DROP TABLE cand")
+    con.execute("ALTER TABLE cand_ranked RENAME TO cand")
+    return run, skipped
+
+
+def _aggregate(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    groups = con.execute(
+        """
+        SELECT c.rule, c.system, c.account_id, SUM(c.n), MIN(c.first_ts), MAX(c.last_ts),
+               l.person_id, l.department
+        FROM cand c LEFT JOIN ledger l ON l.system = c.system AND l.account_id = c.account_id
+        GROUP BY c.rule, c.system, c.account_id, l.person_id, l.department
+        """
+    ).fetchall()
+    evidence: dict[tuple[str, str | None, str | None], list[Evidence]] = {}
+    for rule, system, account_id, file, line, event_id in con.execute(
+        f"""
+        SELECT rule, system, account_id, file, line, event_id FROM (
+          SELECT rule, system, account_id, file, file_idx, line, event_id,
+                 ROW_NUMBER() OVER (PARTITION BY rule, system, account_id
+                                    ORDER BY file_idx, file, line, event_id) AS k
+          FROM (SELECT DISTINCT rule, system, account_id, file, file_idx, line, event_id
+                FROM cand WHERE file IS NOT NULL) d
+        ) WHERE k <= {_EVIDENCE_LIMIT}
+        ORDER BY rule, system, account_id, k
+        """
+    ).fetchall():
+        evidence.setdefault((rule, system, account_id), []).append(
+            Evidence(file=file, line=int(line), event_id=event_id)
+        )
+    findings = []
+    for rule_id, system, account_id, n, first, last, person_id, department in groups:
+        rule = rules_mod.get(rule_id)
+        is_log = rule.scope == "system"
+        findings.append(
+            Finding(
+                schema_version=SCHEMA_VERSION,
+                finding_id=finding_id(rule_id, system, account_id),
+                rule=rule_id,
+                severity=rule.severity,
+                account_id=None if is_log else account_id,
+                person_id=None if is_log else person_id,
+                department=None if is_log else department,
+                system=system,
+                first_ts=iso_jst(first),
+                last_ts=iso_jst(last),
+                event_count=int(n or 0),
+                evidence=evidence.get((rule_id, system, account_id), []),
+                basis=rule.basis,
+                action=rule.remedy_ja,
+            )
+        )
+    findings.sort(key=lambda f: (_SEVERITY_RANK[f.severity], f.rule, f.system or "", f.account_id or ""))
+    return findings
+
+
+def _breakdowns(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> dict[str, dict[str, int]]:
+    def by_day(sql: str) -> dict[str, int]:
+        return {d.isoformat(): int(n) for d, n in con.execute(sql).fetchall()}
+
+    def by_hour(sql: str) -> dict[str, int]:
+        counts = {f"{h:02d}": 0 for h in range(24)}
+        for h, n in con.execute(sql).fetchall():
+            counts[f"{int(h):02d}"] = int(n)
+        return counts
+
+    day = "CAST(ts + INTERVAL '9' HOUR AS DATE)"
+    hour = "EXTRACT(HOUR FROM ts + INTERVAL '9' HOUR)"
+    flagged = (
+        "(SELECT DISTINCT event_id, ts FROM cand WHERE scope IN ('event', 'independent')"
+        " AND event_id IS NOT NULL) f"
+    )
+    by_department: dict[str, int] = {}
+    by_system: dict[str, int] = {}
+    for f in findings:
+        dep = f.department or "-"
+        by_department[dep] = by_department.get(dep, 0) + 1
+        sysname = f.system or "-"
+        by_system[sysname] = by_system.get(sysname, 0) + 1
+    return {
+        "events_by_day": by_day(f"SELECT {day} AS d, COUNT(*) FROM events GROUP BY d ORDER BY d"),
+        "events_by_hour": by_hour(f"SELECT {hour} AS h, COUNT(*) FROM events GROUP BY h ORDER BY h"),
+        "flagged_events_by_day": by_day(f"SELECT {day} AS d, COUNT(*) FROM {flagged} GROUP BY d ORDER BY d"),
+        "flagged_events_by_hour": by_hour(f"SELECT {hour} AS h, COUNT(*) FROM {flagged} GROUP BY h ORDER BY h"),
+        "findings_by_department": dict(sorted(by_department.items())),
+        "findings_by_system": dict(sorted(by_system.items())),
+    }
+
+
+def run_engine(
+    con: duckdb.DuckDBPyConnection,
+    policy: Any,
+    *,
+    as_of_utc: dt.datetime,
+    params: dict[str, Any],
+    present: Iterable[str] | dict[str, Any] | None = None,
+    log: Callable[..., None] | None = None,
+) -> EngineResult:
+    """Judge the ingested tables in ``con`` against ``policy`` at the audit time ``as_of_utc``."""
+    say: Callable[..., None] = log or (lambda *a, **k: None)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    _create_support_tables(con, policy, as_of_utc)
+    distinct = _build_ev(con, policy)
+    timings["decisions"] = round(time.perf_counter() - t0, 4)
+    say("decisions_joined", distinct_requests=distinct, seconds=timings["decisions"])
+    t1 = time.perf_counter()
+    ctx = RuleContext(as_of_utc=_ts_literal(as_of_utc), params=dict(params))
+    run, skipped = _run_rules(con, ctx, present, say)
+    findings = _aggregate(con)
+    timings["rules"] = round(time.perf_counter() - t1, 4)
+    versions = [
+        r[0] for r in con.execute(
+            "SELECT DISTINCT version FROM ev WHERE version IS NOT NULL ORDER BY version"
+        ).fetchall()
+    ]
+    return EngineResult(
+        findings=findings,
+        rules_run=run,
+        rules_skipped=skipped,
+        versions_used=versions,
+        breakdowns=_breakdowns(con, findings),
+        distinct_requests=distinct,
+        timings=timings,
+    )
