@@ -116,9 +116,15 @@ def write_jsonl(
     raw = HashingFile(path, mode)
     with io.BufferedWriter(raw, buffer_size=_BUFFER) as out:
         for row in rows:
-            record = mask_value(_ordered(row, columns, schema_version))
+            record = _ordered(row, columns, schema_version)
             line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_json_default)
-            out.write(mask_my_number(line).encode("utf-8"))
+            # Digits and separators are never escaped, so a number in any key or value shows in the
+            # line as it is: one scan of the line finds it, unless a \u00XX escape (a control
+            # character) ends right before it. Then (rare) mask value by value and dump again.
+            if "\\u00" in line or mask_my_number(line) is not line:
+                line = json.dumps(mask_value(record), ensure_ascii=False, separators=(",", ":"),
+                                  default=_json_default)
+            out.write(line.encode("utf-8"))
             out.write(b"\n")
             count += 1
     return count, raw.size, raw.sha256.hexdigest()

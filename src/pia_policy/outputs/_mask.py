@@ -29,7 +29,8 @@ _SEP = f"[{_SEPARATORS}]"
 _CANDIDATE = re.compile(
     rf"(?<!{_D})(?=({_D}{{4}}{_SEP}?{_D}{{4}}{_SEP}?{_D}{{4}})(?!{_D}))"
 )
-_QUICK = re.compile(f"{_D}{{4}}")
+#: Maximal runs of digits joined by single separators: every candidate lies inside one.
+_CLUSTER = re.compile(f"{_D}(?:{_SEP}?{_D})*")
 #: Weights Q_n for P_n, n = 1..11 counted from the right of the first 11 digits.
 _WEIGHTS = tuple(n + 1 if n <= 6 else n - 5 for n in range(1, 12))
 _MASK_DIGITS = 8
@@ -66,20 +67,35 @@ def _mask_candidate(candidate: str) -> str:
 
 
 def mask_my_number(text: str) -> str:
-    """``text`` with every valid My Number masked (first 8 digits → ``*``); anything else unchanged."""
-    if not isinstance(text, str) or not _QUICK.search(text):
+    """``text`` with every valid My Number masked (first 8 digits → ``*``); anything else unchanged.
+
+    Repeated until nothing changes: masking can cut a longer digit run so that a remaining
+    12-digit group no longer touches other digits (``123456789018 5678 9012``).
+    """
+    if not isinstance(text, str):
         return text
+    while True:
+        masked = _mask_pass(text)
+        if masked is text:
+            return text
+        text = masked
+
+
+def _mask_pass(text: str) -> str:
+    # Only clusters of digits joined by single separators can hold a candidate; most strings
+    # have none with 12 digits, so the candidate search runs on very little text.
     parts: list[str] = []
     pos = 0
-    for match in _CANDIDATE.finditer(text):
-        start, end = match.span(1)
-        if start < pos:  # overlaps a number already masked: that one breaks this run too
+    for cluster_match in _CLUSTER.finditer(text):
+        start, end = cluster_match.span()
+        if end - start < 12:
             continue
-        candidate = match.group(1)
-        if not is_valid_my_number(candidate):
+        cluster = cluster_match.group()
+        masked = _mask_cluster(cluster)
+        if masked is cluster:
             continue
         parts.append(text[pos:start])
-        parts.append(_mask_candidate(candidate))
+        parts.append(masked)
         pos = end
     if not parts:
         return text
@@ -87,14 +103,37 @@ def mask_my_number(text: str) -> str:
     return "".join(parts)
 
 
+def _mask_cluster(cluster: str) -> str:
+    parts: list[str] = []
+    pos = 0
+    for match in _CANDIDATE.finditer(cluster):
+        start, end = match.span(1)
+        if start < pos:  # overlaps a number already masked: that one breaks this run too
+            continue
+        candidate = match.group(1)
+        if not is_valid_my_number(candidate):
+            continue
+        parts.append(cluster[pos:start])
+        parts.append(_mask_candidate(candidate))
+        pos = end
+    if not parts:
+        return cluster
+    parts.append(cluster[pos:])
+    return "".join(parts)
+
+
 def mask_value(value: Any) -> Any:
-    """Mask every string inside ``value`` (dict keys and values, lists, tuples); others unchanged."""
+    """Mask every string inside ``value`` (dict keys and values, lists, tuples) and 12-digit ints."""
     if isinstance(value, str):
         return mask_my_number(value)
     if isinstance(value, Mapping):
         return {mask_value(k): mask_value(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [mask_value(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and 10**11 <= abs(value) < 10**12:
+        text = str(value)
+        masked = mask_my_number(text)
+        return value if masked is text else masked  # a My Number held as a number becomes masked text
     return value
 
 
