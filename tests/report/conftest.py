@@ -1,72 +1,11 @@
-"""Findings and summaries shaped as docs/DESIGN.md says, built in the tests (no audit needed)."""
+"""Fixtures of the report tests."""
 
 from __future__ import annotations
 
-import hashlib
-from collections import Counter
-from typing import Any
-
 import pytest
+from _report_helpers import make_finding
 
-from pia_policy import rules
-from pia_policy.models import SEVERITIES, Evidence, Finding
-
-#: A valid My Number (check digit 8) used to prove that no output carries one.
-MY_NUMBER = "123456789018"
-
-
-def make_finding(rule: str, *, account_id: str | None = "a001", department: str | None = "中央区健康課",
-                 system: str | None = "fukushi", first_ts: str | None = "2025-03-31T23:30:00",
-                 last_ts: str | None = "2025-04-01T10:45:00", event_count: int = 3,
-                 person_id: str | None = "p001", evidence: int = 2) -> Finding:
-    """A Finding with the rule's catalogue severity, basis and remedy."""
-    r = rules.get(rule)
-    fid = hashlib.sha256(f"{rule}|{system}|{account_id}".encode()).hexdigest()[:16]
-    return Finding(
-        schema_version="1.0", finding_id=fid, rule=rule, severity=r.severity, account_id=account_id,
-        person_id=person_id, department=department, system=system, first_ts=first_ts, last_ts=last_ts,
-        event_count=event_count,
-        evidence=[Evidence(file="events/day.jsonl", line=i + 1, event_id=f"e{i}") for i in range(evidence)],
-        basis=r.basis, action=r.remedy_ja,
-    )
-
-
-def make_summary(findings: list[Finding], **overrides: Any) -> dict[str, Any]:
-    """A summary.json-shaped dict consistent with ``findings``."""
-    by_rule = {rid: 0 for rid in rules.RULE_IDS}
-    by_rule.update(Counter(f.rule for f in findings))
-    by_sev = {s: 0 for s in SEVERITIES}
-    by_sev.update(Counter(f.severity for f in findings))
-    summary: dict[str, Any] = {
-        "schema_version": "1.0",
-        "tool": "pia-policy 0.1.0",
-        "as_of": "2025-04-02",
-        "audit_time": "2025-04-01T15:00:00Z",
-        "run": {"started_at": "2025-04-01T18:00:00Z", "finished_at": "2025-04-01T18:00:05Z", "seconds": 5.0},
-        "inputs": [{"path": "events/day.jsonl", "role": "events", "size": 12345, "sha256": "ab" * 32}],
-        "policy": {"path": "(packaged)", "versions_used": ["2025-03-24"]},
-        "thresholds": {"session_hours": 10, "bulk_subjects": 500, "revocation_grace_days": 7,
-                       "dormant_days": 90, "gap_minutes": 60, "departure_grace_hours": 0},
-        "fail_on": "high",
-        "rules_run": list(rules.RULE_IDS),
-        "rules_skipped": [],
-        "file_errors": [],
-        "counts": {"lines_read": 1260, "events_evaluated": 1234, "duplicates": 6, "lines_rejected": 20,
-                   "ledger_rows_rejected": 1, "rejected_by_reason": {"bad_timestamp": 15, "invalid_json": 5}},
-        "findings_by_rule": by_rule,
-        "findings_by_severity": by_sev,
-        "breakdowns": {
-            "events_by_day": {"2025-03-30": 400, "2025-04-01": 834},
-            "events_by_hour": {f"{h:02d}": (50 if 8 <= h <= 17 else 3) for h in range(24)},
-            "flagged_events_by_day": {"2025-04-01": 17},
-            "flagged_events_by_hour": {"09": 10, "23": 7},
-            "findings_by_department": dict(Counter(f.department or "" for f in findings)),
-            "findings_by_system": dict(Counter(f.system or "" for f in findings)),
-        },
-        "exit_code": 1,
-    }
-    summary.update(overrides)
-    return summary
+from pia_policy.models import Finding
 
 
 @pytest.fixture()

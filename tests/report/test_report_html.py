@@ -6,8 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from _report_helpers import chart_values, parse
-from conftest import MY_NUMBER, make_finding, make_summary
+from _report_helpers import MY_NUMBER, chart_values, make_finding, make_summary, parse
 
 from pia_policy import rules
 from pia_policy.report import write_reports

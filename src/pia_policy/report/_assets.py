@@ -37,9 +37,12 @@ h3{font-size:14px;margin:8px 0 6px;color:var(--muted)}
 .ok{background:#eaf6ec;border:1px solid #b7dfbf;color:#1d5a2a;padding:8px 12px;border-radius:4px}
 .filters{display:flex;flex-wrap:wrap;gap:8px 14px;align-items:end;margin-bottom:8px}
 .filters label{display:flex;flex-direction:column;font-size:12px;color:var(--muted)}
-.filters select,.filters input,.filters button{font:inherit;padding:3px 6px;min-width:120px}
+.filters select,.filters input,.filters button{font:inherit;padding:3px 6px;min-width:120px;max-width:300px}
 .count-shown{font-size:12px;color:var(--muted);margin-left:auto}
 table{border-collapse:collapse;width:100%}
+.tablewrap{overflow-x:auto;max-height:80vh;overflow-y:auto}
+table.kv{width:auto;min-width:320px}
+.kv td{padding-right:24px}
 th,td{border-bottom:1px solid var(--line);padding:5px 6px;text-align:left;vertical-align:top;font-size:13px}
 th{background:#eef2f7;position:sticky;top:0;white-space:nowrap}
 table.findings th[data-sort-key]{cursor:pointer}
@@ -48,6 +51,7 @@ table.findings th.asc::after{content:" \\2191";color:var(--fg)}table.findings th
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.basis,td.action{min-width:180px;max-width:320px}
 td.date{white-space:nowrap;font-size:12px}
+td.nowrap{white-space:nowrap}
 .sev{display:inline-block;border-radius:3px;color:#fff;padding:0 6px;font-size:12px;white-space:nowrap}
 .sev-critical .sev,.sev.sev-critical{background:var(--critical)}.sev.sev-high{background:var(--high)}
 .sev.sev-medium{background:var(--medium)}.sev.sev-low{background:var(--low)}

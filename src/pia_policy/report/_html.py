@@ -21,6 +21,8 @@ __all__ = ["NoticeLink", "render_report", "rule_titles", "SEVERITY_ORDER"]
 #: Highest severity first.
 SEVERITY_ORDER: tuple[str, ...] = tuple(reversed(SEVERITIES))
 _SEV_COLOR = {"critical": "#b00020", "high": "#d9480f", "medium": "#b7791f", "low": "#4a7bb7"}
+#: Keys the breakdowns use for "no department / no system".
+_NO_DEPT = frozenset({"", "-", "null", "None"})
 _HOURS = tuple(f"{h:02d}" for h in range(24))
 
 
@@ -201,8 +203,8 @@ def _findings_table(findings: list[Finding]) -> str:
             f'data-event-count="{f.event_count}">'
             f'<td data-sort="{_sev_rank(f.severity)}"><span class="sev sev-{_e(f.severity)}">{_bi(sj, se)}</span></td>'
             f'<td data-sort="{_e(f.rule)}">{_bi(tj, te)}<span class="rule-id">{_e(f.rule)}</span></td>'
-            f"<td>{_e(dept) if dept else _ui('unknown')}</td>"
-            f'<td data-sort="{_e(f.system or "")}">{_bi(sysj, syse)}</td>'
+            f"<td class=\"nowrap\">{_e(dept) if dept else _ui('unknown')}</td>"
+            f'<td class="nowrap" data-sort="{_e(f.system or "")}">{_bi(sysj, syse)}</td>'
             f'<td class="mono">{_e(f.account_id or "")}</td>'
             f'<td class="mono">{_e(f.person_id or "")}</td>'
             f'<td class="num" data-sort="{f.event_count}">{f.event_count:,}</td>'
@@ -301,12 +303,12 @@ def _charts(summary: dict[str, Any], findings: list[Finding], by_rule: dict[str,
         by_sys = dict(Counter(f.system or "" for f in findings))
     unknown_j, unknown_e = UI["unknown"]
     dept_bars = [
-        Bar(k, v, mask(k) if k not in ("", "null", "None") else unknown_j,
-            mask(k) if k not in ("", "null", "None") else unknown_e)
+        Bar(k, v, mask(k) if k not in _NO_DEPT else unknown_j,
+            mask(k) if k not in _NO_DEPT else unknown_e)
         for k, v in sorted(by_dept.items(), key=lambda kv: (-kv[1], kv[0])) if v
     ]
     sys_bars = [
-        Bar(k, v, *SYSTEM.get(k, (k or unknown_j, k or unknown_e)))
+        Bar(k, v, *SYSTEM.get(k, (unknown_j, unknown_e) if k in _NO_DEPT else (k, k)))
         for k, v in sorted(by_sys.items(), key=lambda kv: (-kv[1], kv[0])) if v
     ]
     ev_day = as_counter(breakdowns.get("events_by_day", {}))

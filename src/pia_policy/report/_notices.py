@@ -92,6 +92,7 @@ tr{page-break-inside:avoid;break-inside:avoid}
 th,td{border:1px solid #000;padding:1.2mm 1.6mm;font-size:9.5pt;vertical-align:top;text-align:left}
 th{background:#eee}
 td.reply{min-width:45mm;height:12mm}
+td.nowrap,th{white-space:nowrap}
 .basis{font-size:9pt;margin:1mm 0}
 .deadline{border:2px solid #000;padding:2mm 4mm;margin:5mm 0;font-weight:bold}
 .mono{font-family:ui-monospace,Consolas,"DejaVu Sans Mono",monospace}
@@ -122,8 +123,8 @@ def _section(rule_id: str, items: list[Finding], summary: dict[str, Any], number
         count = f"{f.event_count:,}" if f.event_count else "―"
         rows.append(
             f"<tr data-rule=\"{_e(f.rule)}\" data-account=\"{_e(f.account_id or '')}\">"
-            f"<td>{i}</td><td>{_e(system)}</td><td class=\"mono\">{_e(f.account_id or '')}</td>"
-            f"<td>{_e(period)}</td><td>{count}</td><td class=\"reply\"></td></tr>"
+            f"<td>{i}</td><td class=\"nowrap\">{_e(system)}</td><td class=\"mono\">{_e(f.account_id or '')}</td>"
+            f"<td>{_e(period)}</td><td class=\"nowrap\">{count}</td><td class=\"reply\"></td></tr>"
         )
     count_head = "件数" if rule_id == "LONG_SESSION" else "関連記録"
     return (

@@ -1,0 +1,114 @@
+"""Notices to departments: who gets one, what it says, by when, and safe file names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from _report_helpers import make_finding, make_summary, parse
+
+from pia_policy import rules
+from pia_policy.report import safe_filename, write_reports
+
+
+def _notice(tmp_path: Path, findings, **kw):  # type: ignore[no-untyped-def]
+    paths = write_reports(tmp_path, findings, make_summary(findings), **kw)
+    return paths, {p: (tmp_path / p).read_text(encoding="utf-8") for p in paths if p.startswith("notices/")}
+
+
+def test_one_notice_per_department_for_the_notice_rules_only(tmp_path: Path, sample_findings) -> None:  # type: ignore[no-untyped-def]
+    _, notices = _notice(tmp_path, sample_findings)
+    chuo = parse(notices["notices/中央区健康課.html"])
+    assert [r.attrs["data-rule"] for r in chuo.having("data-account", "tr")] == ["LONG_SESSION", "ACCOUNT_NOT_REVOKED"]
+    assert [r.attrs["data-account"] for r in chuo.having("data-account", "tr")] == ["a001", "a004"]
+    hoken = parse(notices["notices/健康保険課.html"])
+    # a002's MY_NUMBER_WITHOUT_PERMISSION is not a notice matter: only a003's LONG_SESSION
+    assert [r.attrs["data-account"] for r in hoken.having("data-account", "tr")] == ["a003"]
+
+
+def test_notice_is_addressed_cites_and_sets_the_deadline(tmp_path: Path, sample_findings) -> None:  # type: ignore[no-untyped-def]
+    _, notices = _notice(tmp_path, sample_findings)
+    html = notices["notices/中央区健康課.html"]
+    assert "中央区健康課　所属長　様" in html
+    assert "情報セキュリティ管理者" in html  # 発信者 (default)
+    assert rules.get("LONG_SESSION").basis in html and "III-3 リスク2" in html and "使用の記録" in html
+    assert rules.get("ACCOUNT_NOT_REVOKED").basis in html
+    assert "利用目的" in html  # what the department must report
+    assert "失効" in html
+    # audit date 2025-04-02 + 14 days
+    assert "回答期限：令和7年4月16日 (2025-04-16)" in html
+    assert 'data-reply-by="2025-04-16"' in html
+    # sessions with dates in 和暦 and ISO (JST): 2025-03-31T23:30Z = 2025-04-01 08:30 JST
+    assert "令和7年4月1日 (2025-04-01) 08:30" in html
+    assert "@page{size:A4" in html
+
+
+def test_reply_days_and_sender_are_configurable(tmp_path: Path, sample_findings) -> None:  # type: ignore[no-untyped-def]
+    _, notices = _notice(tmp_path, sample_findings, reply_days=30, sender="保健福祉局 情報化推進担当課長")
+    html = notices["notices/美浜区市民総合窓口課.html"]
+    assert 'data-reply-by="2025-05-02"' in html and "令和7年5月2日 (2025-05-02)" in html
+    assert "保健福祉局 情報化推進担当課長" in html and "情報セキュリティ管理者" not in html
+
+
+def test_no_subject_or_person_ids_in_notices(tmp_path: Path) -> None:
+    from pia_policy.models import Evidence
+
+    f = make_finding("LONG_SESSION", person_id="P-SECRET-77").model_copy(
+        update={"evidence": [Evidence(file="events/x.jsonl", line=7, event_id="EVT-SECRET")]})
+    _, notices = _notice(tmp_path, [f])
+    (html,) = notices.values()
+    assert "a001" in html  # the account is named
+    assert "P-SECRET-77" not in html and "EVT-SECRET" not in html  # person and evidence ids stay in the report
+
+
+def test_findings_without_department_get_no_notice_but_are_listed(tmp_path: Path) -> None:
+    f = make_finding("LONG_SESSION", account_id="ghost", department=None)
+    paths, notices = _notice(tmp_path, [f])
+    assert notices == {} and paths == ["report.html"]
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "所属が不明なため通知できない指摘" in report and "ghost" in report
+
+
+def test_rules_outside_the_notice_set_write_no_notice(tmp_path: Path) -> None:
+    near = [make_finding(r, account_id=f"x{i}") for i, r in enumerate(rules.RULE_IDS)
+            if r not in ("LONG_SESSION", "ACCOUNT_NOT_REVOKED", "ACCOUNT_DORMANT")]
+    paths, _ = _notice(tmp_path, near)
+    assert paths == ["report.html"]
+
+
+def test_department_file_names_are_safe_and_distinct(tmp_path: Path) -> None:
+    findings = [
+        make_finding("ACCOUNT_DORMANT", account_id="a", department="../健康*課:2?"),
+        make_finding("ACCOUNT_DORMANT", account_id="b", department="..\\健康*課:2?"),
+        make_finding("ACCOUNT_DORMANT", account_id="c", department="CON"),
+    ]
+    paths, notices = _notice(tmp_path, findings)
+    names = [p.split("/", 1)[1] for p in paths[1:]]
+    assert len(set(names)) == 3
+    for p in paths[1:]:
+        assert (tmp_path / p).parent == tmp_path / "notices"
+    assert "_CON.html" in names
+    assert all(not set(n) & set('<>:"/\\|?*') for n in names)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("中央区健康課", "中央区健康課"),  # Japanese kept
+        ("健康/保険\\課", "健康_保険_課"),
+        ('a<b>c:d"e|f?g*h', "a_b_c_d_e_f_g_h"),
+        ("課名. ", "課名"),  # no trailing dot or space on Windows
+        ("aux", "_aux"),
+        ("LPT1.txt", "_LPT1.txt"),
+        ("LPT10", "LPT10"),  # near miss: not a device name
+        ("..", "_"),
+        ("", "_"),
+        ("タブ\t改行\n", "タブ_改行_"),
+    ],
+)
+def test_safe_filename(name: str, expected: str) -> None:
+    assert safe_filename(name) == expected
+
+
+def test_safe_filename_length_is_bounded() -> None:
+    assert len(safe_filename("課" * 300)) == 80
