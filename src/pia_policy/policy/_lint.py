@@ -1,4 +1,203 @@
+"""`pia-policy lint`: problems of a policy directory, each with file and line."""
+
 from __future__ import annotations
-__all__=["LintProblem","lint"]
-class LintProblem: pass
-def lint(path=None): return []
+
+import re
+import tomllib
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..departments import expand_department, is_ward_group
+from ..models import MY_NUMBER_USE_ACTIONS
+from ._source import (
+    METADATA_FILE,
+    MODEL_FILE,
+    PolicyError,
+    PolicyLine,
+    check_matcher,
+    default_policy_dir,
+    holder_departments_from,
+    model_arity,
+    parse_model,
+    read_csv_lines,
+    _versions,
+)
+
+__all__ = ["LintProblem", "lint"]
+
+
+@dataclass(frozen=True)
+class LintProblem:
+    """One problem: where (file, line) and what (a stable code and a message)."""
+
+    file: str
+    line: int | None
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.code}: {self.message}"
+
+
+def _find_line(text: str, needle: str) -> int | None:
+    for no, line in enumerate(text.splitlines(), 1):
+        if needle in line:
+            return no
+    return None
+
+
+def _closure(parents: dict[str, set[str]], name: str) -> set[str]:
+    seen, frontier = {name}, {name}
+    while frontier:
+        frontier = {p for n in frontier for p in parents.get(n, ())} - seen
+        seen |= frontier
+    return seen
+
+
+def _members(children: dict[str, set[str]], name: str) -> set[str]:
+    """Every member (transitively) of a group, the group itself included."""
+    return _closure(children, name)
+
+
+def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | None = None) -> list[LintProblem]:
+    """Lint a policy directory (default: the packaged policies); an empty list means clean."""
+    directory = Path(path) if path is not None else default_policy_dir()
+    problems: list[LintProblem] = []
+    model_path = directory / MODEL_FILE
+    meta_path = directory / METADATA_FILE
+    if not model_path.is_file():
+        return [LintProblem(str(model_path), None, "missing_file", f"no {MODEL_FILE} in {directory}")]
+    model_text = model_path.read_text(encoding="utf-8")
+    try:
+        sections = parse_model(model_text, str(model_path))
+    except PolicyError as exc:
+        return [LintProblem(str(model_path), exc.line, "invalid_model", exc.detail)]
+    for err in check_matcher(sections, str(model_path)):
+        problems.append(LintProblem(str(model_path), err.line, "matcher_function", err.detail))
+    if not meta_path.is_file():
+        return problems + [LintProblem(str(meta_path), None, "missing_file", f"no {METADATA_FILE} in {directory}")]
+    meta_text = meta_path.read_text(encoding="utf-8")
+    try:
+        meta = tomllib.loads(meta_text)
+    except tomllib.TOMLDecodeError as exc:
+        return problems + [LintProblem(str(meta_path), getattr(exc, "lineno", None), "invalid_metadata", str(exc))]
+    try:
+        versions = _versions(meta, str(meta_path))
+    except PolicyError as exc:
+        return problems + [LintProblem(str(meta_path), None, "invalid_metadata", exc.detail)]
+
+    # versions: no overlap, no gap, only the last open-ended
+    for prev, nxt in zip(versions, versions[1:]):
+        where = _find_line(meta_text, f'"{nxt.id}"')
+        if prev.in_force_to is None or prev.in_force_to > nxt.in_force_from:
+            problems.append(LintProblem(str(meta_path), where, "version_overlap",
+                                        f"version {prev.id} (to {prev.in_force_to or 'open'}) overlaps {nxt.id} (from {nxt.in_force_from})"))
+        elif prev.in_force_to < nxt.in_force_from:
+            problems.append(LintProblem(str(meta_path), where, "version_gap",
+                                        f"no version in force from {prev.in_force_to} to {nxt.in_force_from} (between {prev.id} and {nxt.id})"))
+    for v in versions:
+        if v.in_force_to is not None and v.in_force_to <= v.in_force_from:
+            problems.append(LintProblem(str(meta_path), _find_line(meta_text, f'"{v.id}"'), "version_empty",
+                                        f"version {v.id} ends ({v.in_force_to}) before it starts ({v.in_force_from})"))
+
+    # CSV
+    arity = model_arity(sections)
+    lines: list[PolicyLine] = []
+    for csv_path in sorted(directory.glob("*.csv")):
+        errors: list[PolicyError] = []
+        try:
+            text = csv_path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            problems.append(LintProblem(str(csv_path), None, "invalid_csv", f"not UTF-8: {exc}"))
+            continue
+        lines.extend(read_csv_lines(text, str(csv_path), arity, errors))
+        problems.extend(LintProblem(str(csv_path), e.line, "invalid_csv", e.detail) for e in errors)
+
+    p_tokens = [t.strip() for t in sections["policy_definition"]["p"][0].split(",")]
+    if p_tokens != ["sub", "dom", "obj", "act", "aff", "ver", "perm", "rcpt", "meth", "id"]:
+        problems.append(LintProblem(str(model_path), sections["policy_definition"]["p"][1], "model_family",
+                                    "policy_definition is not the pia_policy family (sub, dom, obj, act, aff, ver, perm, rcpt, meth, id)"))
+        return problems
+
+    tokens = meta.get("tokens", {})
+    holder_group = tokens.get("holder_group", "grp:holder")
+    mn_resource = tokens.get("my_number_resource", "kojin_bango")
+    holders = holder_departments_from(meta, holder_departments)
+    known: set[str] = set(holders)
+    for name in meta.get("departments", {}).get("known", []):
+        known.update(expand_department(name))
+    purposes = set(meta.get("purposes", {}))
+    citations: dict[str, Any] = meta.get("lines", {})
+    version_ids = {v.id for v in versions}
+    mn_affairs = {v.id: set(next((x.get("my_number_affairs", []) for x in meta["versions"] if str(x["id"]) == v.id), []))
+                  for v in versions}
+
+    g2_parents: dict[str, set[str]] = defaultdict(set)
+    g3_parents: dict[str, set[str]] = defaultdict(set)
+    g4_children: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    group_tokens: set[str] = {holder_group}
+    for pl in lines:
+        if pl.ptype == "g2":
+            g2_parents[pl.values[0]].add(pl.values[1])
+            group_tokens.add(pl.values[1])
+        elif pl.ptype == "g3":
+            g3_parents[pl.values[0]].add(pl.values[1])
+        elif pl.ptype == "g4":
+            g4_children[pl.values[2]][pl.values[1]].add(pl.values[0])
+        if pl.ptype in ("g", "g4") and pl.values[2] not in version_ids:
+            problems.append(LintProblem(pl.file, pl.line, "unknown_version",
+                                        f"version {pl.values[2]!r} is not in {METADATA_FILE} (known: {', '.join(sorted(version_ids))})"))
+
+    def department_ok(name: str) -> bool:
+        if name == "*" or name in group_tokens and not is_ward_group(name):
+            return True
+        return all(d in known for d in expand_department(name))
+
+    for pl in lines:
+        if pl.ptype == "g2" and not department_ok(pl.values[0]):
+            problems.append(LintProblem(pl.file, pl.line, "unknown_department",
+                                        f"unknown department {pl.values[0]!r}"))
+    for pl in lines:
+        if pl.ptype != "p":
+            continue
+        sub, dom, obj, act, aff, ver, perm, rcpt, meth, lid = pl.values
+        if ver not in version_ids:
+            problems.append(LintProblem(pl.file, pl.line, "unknown_version",
+                                        f"version {ver!r} is not in {METADATA_FILE} (known: {', '.join(sorted(version_ids))})"))
+        for name in (dom, rcpt):
+            if not department_ok(name):
+                problems.append(LintProblem(pl.file, pl.line, "unknown_department", f"unknown department {name!r}"))
+        citation = str(citations.get(lid, {}).get("citation", ""))
+        if not citation:
+            problems.append(LintProblem(pl.file, pl.line, "missing_citation",
+                                        f"line id {lid!r} has no citation in {METADATA_FILE} [lines.{lid}]"))
+        dom_groups = _closure(g2_parents, dom) if dom != "*" else set()
+        dom_members_holder = dom == "*" or holder_group in dom_groups or dom in holders
+        is_transfer_line = act == "transfer" or not dom_members_holder
+        if is_transfer_line and act not in ("login", "logout"):
+            if aff != "*" and aff not in purposes:
+                problems.append(LintProblem(pl.file, pl.line, "unknown_purpose",
+                                            f"unknown purpose {aff!r} (known: {', '.join(sorted(purposes))})"))
+            if "別紙1" not in citation:
+                problems.append(LintProblem(pl.file, pl.line, "transfer_without_bessi1",
+                                            f"transfer line {lid!r} does not cite 別紙1"))
+        if aff == "*" and act not in ("login", "logout"):
+            problems.append(LintProblem(pl.file, pl.line, "wildcard_affair",
+                                        f"line {lid!r} allows {act} without an affair (aff \"*\")"))
+        grants_mn = obj == "*" or mn_resource == obj or obj in _closure(g3_parents, mn_resource)
+        if grants_mn and act in MY_NUMBER_USE_ACTIONS and ver in mn_affairs:
+            if aff == "*":
+                granted = {"*"}
+            else:
+                granted = {a for a in _members(g4_children[ver], aff) if a not in g4_children[ver]}
+            outside = sorted(a for a in granted if a not in mn_affairs[ver])
+            if outside:
+                problems.append(LintProblem(pl.file, pl.line, "my_number_outside_affairs",
+                                            f"{mn_resource} {act} granted in {', '.join(outside)}, outside the My Number affairs of version {ver}"))
+    return problems

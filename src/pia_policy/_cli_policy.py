@@ -1,0 +1,157 @@
+"""`pia-policy check-transfer | check-access | lint` (SPEC §6)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+from ._i18n import msg
+from .models import ACTIONS, RESOURCES, SYSTEMS, Account
+
+__all__ = ["register"]
+
+_KNOWN_ROLES = ("kouki_staff", "my_number_user", "system_owner", "export_delegate", "info_system_manager")
+_EMPLOYMENTS = ("regular", "non_regular", "contractor")
+_PERMISSIONS = ("read", "update")
+
+
+class _BadArgument(Exception):
+    pass
+
+
+def _bad(what: str, value: str, valid: Iterable[str]) -> _BadArgument:
+    listed = ", ".join(valid)
+    return _BadArgument(msg(f"不明な{what}: {value!r}（有効な値: {listed}）", f"unknown {what}: {value!r} (valid: {listed})"))
+
+
+def _choose(what: str, value: str, valid: Iterable[str]) -> str:
+    options = list(valid)
+    if value not in options:
+        raise _bad(what, value, options)
+    return value
+
+
+def _load_policy(args: argparse.Namespace) -> Any:
+    from .policy import Policy, PolicyError
+
+    if args.policy is not None and not Path(args.policy).is_dir():
+        raise _BadArgument(msg(f"方針ディレクトリがない: {args.policy}", f"no policy directory: {args.policy}"))
+    try:
+        return Policy.load(args.policy)
+    except PolicyError as exc:
+        raise _BadArgument(msg(f"方針を読み込めない: {exc}", f"cannot load the policy: {exc}")) from None
+
+
+def _at(policy: Any, text: str | None) -> dt.datetime | dt.date | str:
+    from .policy import JST, jst_date
+
+    if text is None:
+        return dt.datetime.now(JST)
+    try:
+        jst_date(text)
+        policy.version_at(text)
+    except ValueError as exc:
+        raise _BadArgument(msg(f"--at を解釈できない: {exc}", f"cannot use --at: {exc}")) from None
+    return text
+
+
+def _emit(decision: Any, extra: dict[str, Any]) -> int:
+    out = dict(extra)
+    out.update(decision.model_dump(mode="json"))
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+    return 0 if decision.allowed else 1
+
+
+def _run(fn: Any, args: argparse.Namespace) -> int:
+    try:
+        return int(fn(args))
+    except _BadArgument as exc:
+        print(f"pia-policy {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _check_transfer(args: argparse.Namespace) -> int:
+    policy = _load_policy(args)
+    department = _choose(msg("部署", "department"), args.department, sorted(policy.business_departments))
+    purpose = _choose(msg("用途", "purpose"), args.purpose, sorted(policy.purposes))
+    at = _at(policy, args.at)
+    decision = policy.check_transfer(department, purpose, method=args.method, at=at)
+    return _emit(decision, {"check": "transfer", "department": department, "purpose": purpose,
+                            "method": args.method, "at": str(at)})
+
+
+def _check_access(args: argparse.Namespace) -> int:
+    policy = _load_policy(args)
+    department = _choose(msg("部署", "department"), args.department, sorted(policy.business_departments))
+    action = _choose(msg("操作", "action"), args.action, ACTIONS)
+    resource = _choose(msg("項目", "resource"), args.resource, RESOURCES) if args.resource else None
+    if resource is None and action not in ("login", "logout"):
+        raise _BadArgument(msg(f"--resource が必要（有効な値: {', '.join(RESOURCES)}）",
+                               f"--resource is required (valid: {', '.join(RESOURCES)})"))
+    affair = None
+    if args.affair:
+        affair = _choose(msg("事務・用途", "affair"), args.affair, list(policy.affairs) + sorted(policy.purposes))
+    roles = [r.strip() for r in (args.roles or "").split(",") if r.strip()]
+    for role in roles:
+        _choose(msg("役割", "role"), role, _KNOWN_ROLES)
+    permission = _choose(msg("権限", "permission"), args.permission, _PERMISSIONS)
+    system = _choose(msg("システム", "system"), args.system, SYSTEMS)
+    employment = _choose(msg("雇用区分", "employment"), args.employment, _EMPLOYMENTS)
+    recipient = None
+    if args.recipient_department:
+        recipient = _choose(msg("移転先", "recipient department"), args.recipient_department,
+                            sorted(policy.business_departments))
+    at = _at(policy, args.at)
+    account = Account(account_id="cli", system=system, department=department, employment=employment,
+                      roles=frozenset(roles), permission=permission)
+    decision = policy.check_access(account, action, resource, affair, at=at,
+                                   recipient_department=recipient, method=args.method)
+    return _emit(decision, {"check": "access", "department": department, "action": action, "resource": resource,
+                            "affair": affair, "roles": sorted(roles), "permission": permission, "system": system,
+                            "at": str(at)})
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from .policy import lint
+
+    if args.policy is not None and not Path(args.policy).is_dir():
+        raise _BadArgument(msg(f"方針ディレクトリがない: {args.policy}", f"no policy directory: {args.policy}"))
+    problems = lint(args.policy)
+    print(json.dumps({"ok": not problems, "problems": [p.to_dict() for p in problems]}, ensure_ascii=False, indent=2))
+    for p in problems:
+        print(str(p), file=sys.stderr)
+    return 1 if problems else 0
+
+
+def register(subparsers: Any) -> None:
+    """Add check-transfer, check-access and lint to the `pia-policy` dispatcher."""
+    p = subparsers.add_parser("check-transfer", help="may the holder transfer to DEPARTMENT for PURPOSE?")
+    p.add_argument("--department", required=True, help="recipient department (移転先), e.g. 中央区健康課")
+    p.add_argument("--purpose", required=True, help="purpose code (別紙1), e.g. shoni_shitei_iryohi")
+    p.add_argument("--method", default="fukushi_system", help="transfer method (default fukushi_system)")
+    p.add_argument("--at", default=None, help="time (ISO 8601; naive = JST; default now)")
+    p.add_argument("--policy", default=None, help="policy directory (default: the packaged policies)")
+    p.set_defaults(func=lambda a: _run(_check_transfer, a))
+
+    a = subparsers.add_parser("check-access", help="may an account of DEPARTMENT do ACTION on RESOURCE?")
+    a.add_argument("--department", required=True)
+    a.add_argument("--action", required=True, help=", ".join(ACTIONS))
+    a.add_argument("--resource", default=None, help=", ".join(RESOURCES))
+    a.add_argument("--affair", default=None, help="affair (kouki-01..kouki-16) or purpose code")
+    a.add_argument("--roles", default="", help="comma-separated: " + ", ".join(_KNOWN_ROLES))
+    a.add_argument("--permission", default="read", help="read | update")
+    a.add_argument("--system", default="fukushi", help=" | ".join(SYSTEMS))
+    a.add_argument("--employment", default="regular", help=" | ".join(_EMPLOYMENTS))
+    a.add_argument("--recipient-department", default=None, help="for --action transfer")
+    a.add_argument("--method", default=None, help="for --action transfer")
+    a.add_argument("--at", default=None, help="time (ISO 8601; naive = JST; default now)")
+    a.add_argument("--policy", default=None)
+    a.set_defaults(func=lambda ns: _run(_check_access, ns))
+
+    lint_p = subparsers.add_parser("lint", help="check a policy directory")
+    lint_p.add_argument("--policy", default=None)
+    lint_p.set_defaults(func=lambda ns: _run(_lint, ns))
