@@ -182,3 +182,30 @@ def test_rebuild_from_output_directory(tmp_path: Path, sample_findings) -> None:
     assert "report.html" in paths and len(paths) == 4
     assert main([str(tmp_path / "missing")]) == 2
     assert main([str(tmp_path), "--no-notices", "--lang", "en"]) == 0
+
+
+def test_table_rows_are_capped_but_counts_are_not(tmp_path: Path) -> None:
+    findings = [make_finding("LONG_SESSION", account_id=f"u{i}") for i in range(4)]
+    # boundary: exactly max_rows rows -> everything shown, no note
+    _, html, _ = _write(tmp_path / "a", findings, max_rows=4)
+    doc = parse(html)
+    assert len(doc.having("data-finding-id", "tr")) == 4 and not doc.find(id="rows-truncated")
+    # one more finding than the cap -> one left out, and said so
+    _, html, _ = _write(tmp_path / "b", findings, max_rows=3)
+    doc = parse(html)
+    assert len(doc.having("data-finding-id", "tr")) == 3
+    (note,) = doc.find(id="rows-truncated")
+    assert note.attrs["data-value"] == "1" and "findings.csv" in note.text
+    (card,) = doc.find("div", data_count="findings")
+    assert card.attrs["data-value"] == "4"
+
+
+def test_unknown_department_key_is_labelled(tmp_path: Path) -> None:
+    f = make_finding("UNKNOWN_ACCOUNT", department=None)
+    summary = make_summary([f])
+    summary["breakdowns"]["findings_by_department"] = {"-": 1}  # the engine's key for "no department"
+    _, html, _ = _write(tmp_path, [f], summary)
+    doc = parse(html)
+    assert chart_values(doc, "findings_by_department") == {"-": 1}
+    svg_text = html.split('data-chart="findings_by_department"', 1)[1].split("</svg>", 1)[0]
+    assert "（不明）" in svg_text and "(unknown)" in svg_text

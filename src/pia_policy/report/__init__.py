@@ -75,12 +75,14 @@ def write_reports(
     lang: str = "ja",
     sender: str = DEFAULT_SENDER,
     notices: bool = True,
+    max_rows: int = 10_000,
 ) -> list[str]:
     """Write ``report.html`` and ``notices/<department>.html`` into ``directory``.
 
     ``reply_days``: the notices' reply deadline, counted from the audit date; ``lang``: the
     page's first language (the page switches); ``sender``: 発信者 of the notices;
-    ``notices=False`` writes the report only. Returns the relative paths written (POSIX).
+    ``notices=False`` writes the report only; ``max_rows`` caps the findings table (the
+    cards and charts always count every finding). Returns the relative paths written (POSIX).
     """
     directory = Path(directory)
     items = _as_findings(findings)
@@ -97,7 +99,7 @@ def write_reports(
             written.append(rel)
             links.append(NoticeLink(n.department, rel, len(n.findings)))
     html = render_report(items, summary, lang=lang, notices=links, unaddressed=unaddressed,
-                         as_of=as_of, reply_by=reply_by if links else None)
+                         as_of=as_of, reply_by=reply_by if links else None, max_rows=max_rows)
     _write(directory / REPORT_FILE, html)
     return [REPORT_FILE, *written]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Any, Callable
 
 __all__ = ["mask", "safe_filename", "as_counter", "BAD_FILENAME_CHARS"]
@@ -52,16 +53,25 @@ def _masker() -> Callable[[str], str]:
 
 
 _MASK: Callable[[str], str] | None = None
+_FOUR_DIGITS = re.compile("[0-9０-９]{4}")
+
+
+@lru_cache(maxsize=65536)
+def _mask_text(text: str) -> str:
+    global _MASK
+    if _MASK is None:
+        _MASK = _masker()
+    return _MASK(text)
 
 
 def mask(value: Any) -> str:
     """``str(value)`` with every My Number masked; "" for None."""
-    global _MASK
     if value is None:
         return ""
-    if _MASK is None:
-        _MASK = _masker()
-    return _MASK(str(value))
+    text = str(value)
+    if not _FOUR_DIGITS.search(text):  # no My Number without a run of 4 digits
+        return text
+    return _mask_text(text) if len(text) < 512 else (_MASK or _masker())(text)
 
 
 #: Characters Windows (and SMB shares) do not accept in a file name, plus path separators.

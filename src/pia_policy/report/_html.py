@@ -23,6 +23,8 @@ SEVERITY_ORDER: tuple[str, ...] = tuple(reversed(SEVERITIES))
 _SEV_COLOR = {"critical": "#b00020", "high": "#d9480f", "medium": "#b7791f", "low": "#4a7bb7"}
 #: Keys the breakdowns use for "no department / no system".
 _NO_DEPT = frozenset({"", "-", "null", "None"})
+#: Evidence references shown per row (findings.jsonl has the first 20).
+_EVIDENCE_SHOWN = 5
 _HOURS = tuple(f"{h:02d}" for h in range(24))
 
 
@@ -144,7 +146,8 @@ def _options(values: Iterable[tuple[str, str, str]]) -> str:
     return "".join(out)
 
 
-def _findings_table(findings: list[Finding]) -> str:
+def _findings_table(all_findings: list[Finding], max_rows: int) -> str:
+    findings = all_findings[:max_rows]
     rules_present = sorted({f.rule for f in findings}, key=lambda r: (_rule_order() + [r]).index(r))
     sev_present = [s for s in SEVERITY_ORDER if any(f.severity == s for f in findings)]
     depts = sorted({f.department or "" for f in findings})
@@ -191,8 +194,10 @@ def _findings_table(findings: list[Finding]) -> str:
         dept = f.department or ""
         ev_items = "".join(
             f"<li><code>{_e(ev.file)}:{ev.line}</code>{(' ' + _e(ev.event_id)) if ev.event_id else ''}</li>"
-            for ev in f.evidence
+            for ev in f.evidence[:_EVIDENCE_SHOWN]
         )
+        if len(f.evidence) > _EVIDENCE_SHOWN:
+            ev_items += f"<li>… findings.jsonl ({len(f.evidence)})</li>"
         evidence = (
             f"<details><summary>{len(f.evidence)}</summary><ul>{ev_items}</ul></details>" if f.evidence else ""
         )
@@ -215,7 +220,16 @@ def _findings_table(findings: list[Finding]) -> str:
             f"<td>{evidence}</td></tr>"
         )
     parts.append("</tbody></table></div>")
-    if not findings:
+    if len(all_findings) > len(findings):
+        rest = len(all_findings) - len(findings)
+        parts.append(
+            f'<p class="alert" id="rows-truncated" data-value="{rest}">'
+            + _bi(f"表示は重大度の高い順に先頭 {len(findings):,} 件までです。残り {rest:,} 件は findings.csv を参照してください。",
+                  f"Showing the first {len(findings):,} findings (highest severity first); "
+                  f"{rest:,} more are in findings.csv.")
+            + "</p>"
+        )
+    if not all_findings:
         parts.append(f'<p class="ok">{_ui("no_findings")}</p>')
     return "".join(parts)
 
@@ -473,8 +487,10 @@ def render_report(
     unaddressed: list[Finding] | None = None,
     as_of: dt.date | None = None,
     reply_by: dt.date | None = None,
+    max_rows: int = 10_000,
 ) -> str:
-    """The whole report page as one string (inline CSS, JS and SVG)."""
+    """The whole report page as one string (inline CSS, JS and SVG); the table holds at most
+    ``max_rows`` findings (the first ones: findings come sorted by severity)."""
     lang = "en" if lang == "en" else "ja"
     counts = as_counter(summary.get("counts") or {})
     by_rule = as_counter(summary.get("findings_by_rule") or {}) or dict(Counter(f.rule for f in findings))
@@ -489,7 +505,7 @@ def render_report(
         + _charts(summary, findings, by_rule)
         + _section("findings", "table",
                    f'<p class="noprint" style="font-size:12px;color:#5b6775">{_ui("sort_hint")}</p>'
-                   + _findings_table(findings))
+                   + _findings_table(findings, max_rows))
         + _notices_section(notices or [], unaddressed or [], reply_by)
         + _inputs(summary, counts)
         + "</main>"

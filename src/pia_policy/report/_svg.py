@@ -57,13 +57,15 @@ def nice_ticks(maximum: int, count: int = 4) -> list[int]:
     return list(range(0, top + 1, step))
 
 
-def _bilingual_text(x: float, y: float, ja: str, en: str, anchor: str, extra: str = "") -> str:
+def _bilingual_text(x: float, y: float, ja: str, en: str, anchor: str, cls: str = "") -> str:
+    def one(lang_cls: str, text: str) -> str:
+        classes = " ".join(c for c in (lang_cls, cls) if c)
+        attr = f' class="{classes}"' if classes else ""
+        return f'<text{attr} x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}">{escape(text)}</text>'
+
     if ja == en:
-        return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{extra}>{escape(ja)}</text>'
-    return (
-        f'<text class="ja" x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{extra}>{escape(ja)}</text>'
-        f'<text class="en" x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{extra}>{escape(en)}</text>'
-    )
+        return one("", ja)
+    return one("ja", ja) + one("en", en)
 
 
 def _tooltip(bar: Bar) -> str:
@@ -91,7 +93,7 @@ def column_chart(
         f'data-bars="{len(bars)}">'
     ]
     if not bars:
-        parts.append(_bilingual_text(width / 2, height / 2, "データなし", "No data", "middle", ' class="empty"'))
+        parts.append(_bilingual_text(width / 2, height / 2, "データなし", "No data", "middle", "empty"))
         parts.append("</svg>")
         return "".join(parts)
     ticks = nice_ticks(max(b.value for b in bars))
@@ -115,7 +117,7 @@ def column_chart(
         if i % every == 0:
             parts.append(
                 _bilingual_text(left + i * slot + slot / 2, height - bottom + 16, bar.label_ja, bar.label_en,
-                                "middle", ' class="axis"')
+                                "middle", "axis")
             )
     parts.append(f'<line class="axisline" x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}"/>')
     parts.append("</svg>")
@@ -138,7 +140,7 @@ def hbar_chart(
         return (
             f'<svg class="chart" role="img" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
             f'width="{width}" height="{height}" data-chart="{_a(chart_id)}" data-total="0" data-bars="0">'
-            + _bilingual_text(width / 2, height / 2, "指摘なし", "No findings", "middle", ' class="empty"')
+            + _bilingual_text(width / 2, height / 2, "指摘なし", "No findings", "middle", "empty")
             + "</svg>"
         )
     label_w = min(max_label, max(max(text_width(b.label_ja), text_width(b.label_en)) for b in bars) + 8)
@@ -156,7 +158,7 @@ def hbar_chart(
         w = plot_w * bar.value / top_value
         parts.append(
             _bilingual_text(label_w - 6, y + row * 0.68, _clip(bar.label_ja, label_w - 8),
-                            _clip(bar.label_en, label_w - 8), "end", ' class="axis"')
+                            _clip(bar.label_en, label_w - 8), "end", "axis")
         )
         parts.append(
             f'<rect class="bar" x="{label_w:.1f}" y="{y + 3:.1f}" width="{w:.1f}" height="{row - 6}" '
