@@ -180,7 +180,8 @@ def test_no_valid_number_survives_anywhere(text: str) -> None:
 def test_mask_value_nested() -> None:
     value = {"123456789018": ["x 123456789018", ("123456789018",)], "n": 123456789018, "ok": None}
     out = mask_value(value)
-    assert out == {"********9018": ["x ********9018", ["********9018"]], "n": 123456789018, "ok": None}
+    assert out == {"********9018": ["x ********9018", ["********9018"]], "n": "********9018", "ok": None}
+    assert mask_value({"n": 123456789017, "m": 12, "b": True}) == {"n": 123456789017, "m": 12, "b": True}
 
 
 def test_structlog_processor_masks_logs() -> None:

@@ -168,12 +168,12 @@ def test_deterministic(tmp_path: Path) -> None:
 
 
 def test_rejected_is_streamed(tmp_path: Path) -> None:
-    n = 100_000
+    n = 20_000
     consumed = 0
 
     def rows():  # a generator: write_outputs must not need a list
         nonlocal consumed
-        for row in rejected_rows(n, prefix="x" * 100):
+        for row in rejected_rows(n, prefix="x" * 400):
             consumed += 1
             yield row
 
