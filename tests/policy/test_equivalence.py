@@ -1,0 +1,142 @@
+"""Compiled decisions equal casbin.Enforcer.enforce: random policies of the model family, and the shipped one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pia_policy import testing as pt
+from pia_policy.models import ACTIONS, RESOURCES, AccessRequest
+from pia_policy.policy import CompiledPolicy, Policy, Vocabulary
+from pia_policy.policy._decide import decide
+from pia_policy.policy._engine import CasbinEvaluator, build_enforcer
+
+_SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def _check_random(rp: pt.RandomPolicy, requests: list[tuple[str, ...]]) -> None:
+    compiled = CompiledPolicy(rp.lines)
+    enforcer = build_enforcer(pt.MODEL_TEXT, rp.lines)
+    for t in requests:
+        ok, explain = enforcer.enforce_ex(*t)
+        got = compiled.allowing_line(t)  # type: ignore[arg-type]
+        assert (got is not None) == ok, (t, rp.lines)
+        if ok:
+            assert got == explain[-1], (t, got, explain)
+
+
+@settings(max_examples=120, **_SETTINGS)
+@given(st.data())
+def test_random_policies_compiled_equals_enforce(data: st.DataObject) -> None:
+    rp = data.draw(pt.random_policies())
+    requests = data.draw(st.lists(pt.casbin_requests(rp), min_size=1, max_size=25))
+    _check_random(rp, requests)
+
+
+@pytest.mark.slow
+@settings(max_examples=1500, **_SETTINGS)
+@given(st.data())
+def test_random_policies_compiled_equals_enforce_large(data: st.DataObject) -> None:
+    rp = data.draw(pt.random_policies(max_lines=60))
+    requests = data.draw(st.lists(pt.casbin_requests(rp), min_size=1, max_size=60))
+    _check_random(rp, requests)
+
+
+def test_deep_role_hierarchy_follows_casbins_level_limit() -> None:
+    # a chain r0 -> r1 -> ... -> r11; only r10 is granted. Casbin follows at most 10 levels (depth 9),
+    # so r1 (depth 9) is allowed and r0 (depth 10) is not; the compiled closure must agree.
+    from pia_policy.policy import PolicyLine
+
+    chain = [f"r{i}" for i in range(12)]
+    lines = [PolicyLine("g", (a, b, "v0")) for a, b in zip(chain, chain[1:])]
+    lines.append(PolicyLine("p", ("r10", "*", "*", "view", "*", "v0", "*", "*", "*", "l-r10")))
+    enforcer = build_enforcer(pt.MODEL_TEXT, lines)
+    assert enforcer.enforce("r1", "d", "o", "view", "a", "v0", "read", "", "")
+    assert not enforcer.enforce("r0", "d", "o", "view", "a", "v0", "read", "", "")
+    compiled = CompiledPolicy(lines)
+    assert compiled.allowing_line(("r1", "d", "o", "view", "a", "v0", "read", "", "")) == "l-r10"
+    assert compiled.allowing_line(("r0", "d", "o", "view", "a", "v0", "read", "", "")) is None
+    rp = pt.RandomPolicy(tuple(lines), ("v0",), tuple(chain), ("d",), ("o",), ("view",), ("a",))
+    _check_random(rp, [(r, "d", "o", "view", "a", "v0", "read", "", "") for r in chain])
+
+
+@settings(max_examples=25, **_SETTINGS)
+@given(pt.random_policies(max_lines=40))
+def test_random_policy_decisions_equal(rp: pt.RandomPolicy) -> None:
+    # the whole decision (allow + deny classification) through both evaluators, on random policies
+    compiled = CompiledPolicy(rp.lines)
+    reference = CasbinEvaluator(build_enforcer(pt.MODEL_TEXT, rp.lines))
+    vocab = Vocabulary(holders=frozenset({"健康保険課"}))
+    for sub, dom, act, aff, ver in itertools.product(("kouki_staff", "my_number_user", "u"), rp.departments,
+                                                     rp.actions, rp.affairs[:3], rp.versions):
+        r = AccessRequest(version=ver, system="fukushi", department=dom, roles=frozenset({sub}), action=act,
+                          resource="kihon_joho", affair=aff or None, recipient_department="保護課", method="usb")
+        assert decide(r, compiled, vocab, str) == decide(r, reference, vocab, str)
+
+
+# ---- the shipped policy ----------------------------------------------------------------------------
+
+def _boundary_days(policy: Policy) -> list[dt.date]:
+    days = []
+    for v in policy.versions:
+        days += [v.in_force_from - dt.timedelta(days=1), v.in_force_from]
+    return sorted(set(days))[1:]  # the day before the first version has no policy
+
+
+def test_every_department_purpose_pair_at_each_boundary(policy: Policy) -> None:
+    depts = sorted(policy.business_departments | {"税務課"})
+    n = 0
+    for day in _boundary_days(policy):
+        version = policy.version_at(day).id
+        for dept, purpose in itertools.product(depts, sorted(policy.purposes)):
+            for r in (
+                AccessRequest(version=version, system="fukushi", department=policy.vocabulary.canonical_holder,
+                              roles=frozenset({"kouki_staff"}), action="transfer", resource="kihon_joho",
+                              affair=purpose, recipient_department=dept, method="fukushi_system"),
+                AccessRequest(version=version, system="fukushi", department=dept, action="view",
+                              resource="iryo_hoken", affair=purpose),
+            ):
+                assert policy.decide(r) == policy.decide_with_casbin(r), r
+                n += 1
+            expected = (dept, purpose) in pt.BESSI1_PAIRS and version != "2020"
+            assert policy.check_transfer(dept, purpose, at=day).allowed is expected, (day, dept, purpose)
+    assert n > 1000
+
+
+@settings(max_examples=400, **_SETTINGS)
+@given(pt.access_requests())
+def test_shipped_policy_sample_equals_enforce(r: AccessRequest) -> None:
+    policy = _shipped()
+    assert policy.decide(r) == policy.decide_with_casbin(r)
+    pt.assert_invariants(policy, r)
+
+
+@pytest.mark.slow
+@settings(max_examples=5000, **_SETTINGS)
+@given(pt.access_requests())
+def test_shipped_policy_large_sample_equals_enforce(r: AccessRequest) -> None:
+    policy = _shipped()
+    assert policy.decide(r) == policy.decide_with_casbin(r)
+
+
+def test_shipped_policy_holder_grid_equals_enforce(policy: Policy) -> None:
+    for v, act, res, aff, roles in itertools.product(
+        [x.id for x in policy.versions], ACTIONS, RESOURCES, ("kouki-01", "kouki-02", "kouki-15", "kouki-16", None),
+        (frozenset(), frozenset({"kouki_staff"}), frozenset({"my_number_user"}), frozenset({"system_owner"})),
+    ):
+        r = AccessRequest(version=v, system="hyojun", department="緑区市民総合窓口課", roles=roles,
+                          permission="update", action=act, resource=res, affair=aff)
+        assert policy.decide(r) == policy.decide_with_casbin(r), r
+
+
+_POLICY: list[Policy] = []
+
+
+def _shipped() -> Policy:
+    if not _POLICY:
+        _POLICY.append(Policy.load())
+    return _POLICY[0]
