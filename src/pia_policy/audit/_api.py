@@ -14,7 +14,7 @@ import duckdb
 from pydantic import BaseModel, ConfigDict
 
 from .. import __version__
-from .._i18n import msg
+from .._i18n import lang, msg
 from ..models import SEVERITIES, Finding
 from ..rules import RULE_IDS
 from ._config import ConfigError, load_config, resolve_thresholds
@@ -241,7 +241,7 @@ def _write(
             write_reports = None  # type: ignore[assignment]
         if write_reports is not None:
             def extras(staging: Path) -> list[str]:
-                return list(write_reports(staging, findings, summary, reply_days=14) or [])
+                return list(write_reports(staging, findings, summary, reply_days=14, lang=lang()) or [])
     rejected = _rows(con, "SELECT file, line, reason, field, detail, excerpt FROM rejected ORDER BY file, line")
     duplicates = _rows(
         con, "SELECT file, line, event_id, first_file, first_line FROM duplicates ORDER BY file, line"
