@@ -272,3 +272,18 @@ def test_jsonl_masking_through_escapes_and_numbers(tmp_path: Path) -> None:
     assert first["excerpt"] == 'say "********9018"\t**** **** 9018\n'
     assert second["detail"] == "\x01123456789017" and second["excerpt"] == "1234567890180"
     assert second["line"] == 2
+
+
+def test_symlinked_out_dir_replaces_its_target(tmp_path: Path) -> None:
+    real = write(tmp_path / "2026-04-01")
+    link = tmp_path / "latest"
+    link.symlink_to(real)
+    write(link, findings=[make_finding(7)])
+    assert link.is_symlink() and link.resolve() == real
+    assert len((real / "findings.jsonl").read_text(encoding="utf-8").splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-04-01", "latest"]
+
+
+def test_non_finite_numbers_become_null(tmp_path: Path) -> None:
+    out = write(tmp_path / "out", summary=summary(run={"seconds": float("nan")}))
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["run"]["seconds"] is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import math
 import os
 from collections.abc import Mapping
 from enum import Enum
@@ -22,7 +23,9 @@ class SigningKeyError(ValueError):
 
 
 def jsonable(value: Any) -> Any:
-    """Plain JSON types: dict keys to str, paths to POSIX strings, dates to ISO, sets sorted."""
+    """Plain JSON types: NaN/inf to null, dict keys to str, paths to POSIX strings, dates to ISO, sets sorted."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # NaN/inf are not JSON: recorded as null rather than failing the run
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, Mapping):

@@ -125,6 +125,8 @@ def write_outputs(
     keeps its mode. Returns ``out_dir``.
     """
     out_dir = Path(os.path.abspath(out_dir))
+    if os.path.islink(out_dir):  # e.g. latest -> 2026-04-01: replace the directory it points to
+        out_dir = Path(os.path.realpath(out_dir))
     if os.path.lexists(out_dir) and not out_dir.is_dir():
         raise NotADirectoryError(f"{out_dir}: not a directory")
     file_mode &= 0o777
