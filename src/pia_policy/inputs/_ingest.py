@@ -1,0 +1,387 @@
+"""``ingest``: one audit data directory → the DuckDB tables of docs/DESIGN.md."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from .._i18n import msg
+from ._errors import InputError
+from ._fields import REJECT_REASONS, REQUIRED_FIELDS, STRUCTURAL_REASONS
+from ._ledger import LEDGERS, read_ledger
+from ._mapping import Mapping, load_mappings, mapping_for, normalise_encoding
+from ._sql import STAGE_COLUMNS, create_stage_sql, csv_fields_sql, json_fields_sql, validate_sql
+from ._stream import BOM, FileStream, batches, discover_events, expand_bad, pieces_table, utf8_valid_file
+
+__all__ = ["IngestResult", "ingest", "DEFAULT_BATCH_BYTES"]
+
+DEFAULT_BATCH_BYTES = 128 << 20
+_STAGE = "_pia_stage"
+_BATCH = "_pia_batch"
+_FILES = "_pia_files"
+
+Progress = Callable[[int, int, int], None]
+
+EVENT_COLUMNS = (
+    "file", "file_idx", "line", "event_id", "ts", "system", "seq", "account_id", "session_id", "terminal_id",
+    "action", "resource", "affair", "subject_id", "recipient_department", "method", "record_ref",
+)  # fmt: skip
+
+
+@dataclass
+class IngestResult:
+    """What was read: counts, input files (hashes), file errors, optional files present."""
+
+    counts: dict[str, Any]
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    file_errors: list[dict[str, str]] = field(default_factory=list)
+    present: set[str] = field(default_factory=set)
+    ignored_files: list[str] = field(default_factory=list)
+    events_files: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``present`` sorted)."""
+        return {
+            "counts": self.counts,
+            "inputs": self.inputs,
+            "file_errors": self.file_errors,
+            "present": sorted(self.present),
+            "ignored_files": self.ignored_files,
+            "events_files": self.events_files,
+        }
+
+
+def _strip_bom(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    first = True
+    for blk in blocks:
+        if first:
+            if len(blk) < 3 and BOM.startswith(blk):
+                # Too short to tell: join with the next block.
+                nxt = next(blocks, b"")
+                blk = blk + nxt
+            if blk.startswith(BOM):
+                blk = blk[3:]
+            first = False
+        if blk:
+            yield blk
+
+
+def _csv_header(data: bytes, codec: str) -> tuple[list[str], int, int]:
+    """Header names (stripped), the number of physical lines it spans, and its byte length."""
+    pos, quotes = 0, 0
+    while True:
+        nl = data.find(b"\n", pos)
+        end = len(data) if nl < 0 else nl + 1
+        quotes += data.count(b'"', pos, end)
+        pos = end
+        if quotes % 2 == 0 or nl < 0:
+            break
+    raw = data[:pos]
+    text = raw.decode(codec, "replace").rstrip("\n").replace("\r\n", "\n")
+    if text.endswith("\r"):
+        text = text[:-1]
+    try:
+        row = next(csv.reader([text.replace("\n", " ")]), [])
+    except csv.Error:
+        row = text.split(",")
+    return [c.strip().lstrip("\ufeff") for c in row], raw.count(b"\n") or 1, pos
+
+
+def _resolve_header(header: list[str], mapping: Mapping | None) -> list[str]:
+    """Header names as the SQL sees them: standard names case-insensitively, vendor names exactly."""
+    vendor = set(mapping.columns.values()) if mapping else set()
+    return [h if h in vendor else h.lower() for h in header]
+
+
+class _Ingest:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        data_dir: Path,
+        as_of_utc: dt.datetime,
+        encoding: str | None,
+        mappings: list[Mapping],
+        progress: Progress | None,
+        batch_bytes: int,
+    ) -> None:
+        self.con = con
+        self.data_dir = data_dir
+        self.as_of = as_of_utc
+        self.encoding = encoding
+        self.mappings = mappings
+        self.progress = progress
+        self.batch_bytes = batch_bytes
+        self.file_errors: list[dict[str, str]] = []
+        self.inputs: list[dict[str, Any]] = []
+        self.lines_seen = 0
+
+    def error(self, file: str, text: str) -> None:
+        self.file_errors.append({"file": file, "error": text})
+
+    def _codec(self, ev_path: Path, mapping: Mapping | None) -> str:
+        forced = (mapping.encoding if mapping and mapping.encoding else None) or self.encoding
+        with open(ev_path, "rb") as fh:
+            if fh.read(3) == BOM:
+                return "utf-8"
+        if forced == "utf-8":
+            return "utf-8"
+        if utf8_valid_file(FileStream(ev_path, gz=False)):
+            return "utf-8"
+        return forced or "cp932"
+
+    def _run_batch(self, tbl: pa.Table, codec: str, fields_sql: Callable[[str], str], mapping: Mapping | None) -> None:
+        tbl = tbl.append_column("pi", pa.array(range(tbl.num_rows), pa.int64()))
+        self.con.register(_BATCH, tbl)
+        try:
+            bad = [
+                r[0]
+                for r in self.con.execute(
+                    f"SELECT pi FROM {_BATCH} WHERE kind = 0 AND try(decode(p)) IS NULL ORDER BY pi"
+                ).fetchall()
+            ]
+            if bad:
+                self.con.unregister(_BATCH)
+                tbl = expand_bad(tbl.drop_columns(["pi"]), bad, codec)
+                self.con.register(_BATCH, tbl)
+            self.con.execute(f"INSERT INTO {_STAGE} {validate_sql(fields_sql(_BATCH), self.as_of, mapping)}")
+        finally:
+            self.con.unregister(_BATCH)
+
+    def read_file(self, ev: Any, files_done: int, files_total: int) -> None:
+        mapping = mapping_for(self.mappings, ev.path.name)
+        stream = FileStream(ev.path, gz=ev.fmt == "jsonl.gz")
+        codec = "utf-8"
+        is_csv = ev.fmt == "csv"
+        header: list[str] | None = None
+        start_line = 1
+        try:
+            if is_csv:
+                codec = self._codec(ev.path, mapping)
+            for data, first_line in batches(_strip_bom(stream.blocks()), target=self.batch_bytes, csv=is_csv):
+                if is_csv and header is None:
+                    names, span, _ = _csv_header(data, codec)
+                    header = _resolve_header(names, mapping)
+                    start_line = span + 1
+                    self._check_header(ev.rel, header, mapping)
+                cut_last = stream.truncated and not data.endswith(b"\n")
+                tbl = pieces_table(data, first_line, ev.idx, codec=codec, cut_last=cut_last)
+                if tbl.num_rows:
+                    if is_csv:
+                        assert header is not None
+                        hdr, start, quotes = header, start_line, b'"' in data
+                        self._run_batch(
+                            tbl,
+                            codec,
+                            lambda src: csv_fields_sql(src, hdr, start, mapping, quotes=quotes, codec=codec),
+                            mapping,
+                        )
+                    else:
+                        self._run_batch(tbl, codec, lambda src: json_fields_sql(src, mapping, codec), mapping)
+                self.lines_seen += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+                if self.progress:
+                    self.progress(files_done, files_total, self.lines_seen)
+        except OSError as exc:
+            stream.error = stream.error or msg(f"読み込みエラー: {exc}", f"read error: {exc}")
+        if stream.error:
+            self.error(ev.rel, stream.error)
+        self.inputs.append({"path": ev.rel, "role": "events", "size": stream.size, "sha256": stream.sha256})
+
+    def _check_header(self, rel: str, header: list[str], mapping: Mapping | None) -> None:
+        lacking = []
+        for f in REQUIRED_FIELDS:
+            src = mapping.source(f) if mapping else f
+            if src not in header and not (mapping and f in mapping.constants):
+                lacking.append(src)
+        if lacking:
+            self.error(
+                rel,
+                msg(
+                    f"CSV のヘッダーに列 {', '.join(lacking)} がありません（全行が missing_field になります。"
+                    "ベンダー形式なら --mapping で列名を対応付けてください）",
+                    f"the CSV header lacks the column(s) {', '.join(lacking)} (every row will be rejected as "
+                    "missing_field; for a vendor format, map the columns with --mapping)",
+                ),
+            )
+
+
+def ingest(
+    con: duckdb.DuckDBPyConnection,
+    data_dir: str | Path,
+    *,
+    as_of_utc: dt.datetime,
+    encoding: str | None = None,
+    mapping: str | Path | None = None,
+    progress: Progress | None = None,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
+) -> IngestResult:
+    """Read ``data_dir`` (SPEC §3) into the DuckDB tables of docs/DESIGN.md and count what was read.
+
+    ``as_of_utc`` is the audit time as a naive UTC datetime; events at or after it are rejected.
+    Raises :class:`InputError` when the run cannot be done (no events file, a required ledger
+    missing or unreadable, a bad ``encoding`` or mapping file).
+    """
+    if as_of_utc.tzinfo is not None:
+        as_of_utc = as_of_utc.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    data_dir = Path(data_dir)
+    enc = normalise_encoding(encoding)
+    mappings = load_mappings(Path(mapping)) if mapping is not None else []
+    if not data_dir.is_dir():
+        raise InputError(
+            msg(
+                f"データディレクトリ {data_dir} がありません。events/ と台帳 CSV を含むディレクトリを指定してください。",
+                f"The data directory {data_dir} does not exist: give the directory that holds events/ and the ledger CSVs.",
+            ),
+            file=str(data_dir),
+        )
+    events_dir = data_dir / "events"
+    if not events_dir.is_dir():
+        raise InputError(
+            msg(
+                f"アクセスログのディレクトリ {events_dir} がありません。ログを events/ に置いてください（*.jsonl, *.jsonl.gz, *.csv）。",
+                f"The events directory {events_dir} is missing: put the access logs into events/ (*.jsonl, *.jsonl.gz, *.csv).",
+            ),
+            file="events/",
+        )
+    files, ignored = discover_events(events_dir, data_dir)
+    if not files:
+        raise InputError(
+            msg(
+                f"{events_dir} にアクセスログのファイル（*.jsonl, *.jsonl.gz, *.csv）がありません。",
+                f"No events file (*.jsonl, *.jsonl.gz, *.csv) in {events_dir}.",
+            ),
+            file="events/",
+        )
+    ledgers = [read_ledger(spec, data_dir, enc) for spec in LEDGERS]  # required ones raise first
+
+    run = _Ingest(con, data_dir, as_of_utc, enc, mappings, progress, batch_bytes)
+    con.execute(create_stage_sql(_STAGE))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_FILES} (file_idx INTEGER, file VARCHAR)")
+    con.executemany(f"INSERT INTO {_FILES} VALUES (?, ?)", [(ev.idx, ev.rel) for ev in files])
+    if progress:
+        progress(0, len(files), 0)
+    for n, ev in enumerate(files):
+        run.read_file(ev, n, len(files))
+        if progress:
+            progress(n + 1, len(files), run.lines_seen)
+
+    counts = _finalise(con, ledgers, run, files)
+    inputs = list(run.inputs)
+    present: set[str] = set()
+    for led in ledgers:
+        if led.present:
+            present.add(led.spec.file)
+        if led.size or led.present:
+            inputs.append({"path": led.spec.file, "role": led.spec.table, "size": led.size, "sha256": led.sha256})
+        if led.error:
+            run.error(led.spec.file, led.error)
+    if mapping is not None:
+        import hashlib
+
+        raw = Path(mapping).read_bytes()
+        inputs.append(
+            {"path": str(mapping), "role": "mapping", "size": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
+        )
+    return IngestResult(
+        counts=counts,
+        inputs=inputs,
+        file_errors=run.file_errors,
+        present=present,
+        ignored_files=ignored,
+        events_files=[ev.rel for ev in files],
+    )
+
+
+def _finalise(con: duckdb.DuckDBPyConnection, ledgers: list[Any], run: _Ingest, files: list[Any]) -> dict[str, Any]:
+    ev_cols = ", ".join(f"s.{c}" for c, _ in STAGE_COLUMNS[6:])
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _pia_valid AS
+        SELECT file_idx, line, {", ".join(c for c, _ in STAGE_COLUMNS[6:])},
+               row_number() OVER w AS rn, first_value(file_idx) OVER w AS first_idx, first_value(line) OVER w AS first_line
+        FROM {_STAGE} WHERE reason IS NULL
+        WINDOW w AS (PARTITION BY event_id ORDER BY file_idx, line)"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE events AS
+        SELECT f.file, s.file_idx, s.line, {ev_cols.replace('s.ts', 's.ts')}
+        FROM _pia_valid s JOIN {_FILES} f USING (file_idx) WHERE s.rn = 1 ORDER BY s.file_idx, s.line"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE duplicates AS
+        SELECT f.file, s.line, s.event_id, ff.file AS first_file, s.first_line
+        FROM _pia_valid s JOIN {_FILES} f USING (file_idx) JOIN {_FILES} ff ON ff.file_idx = s.first_idx
+        WHERE s.rn > 1 ORDER BY s.file_idx, s.line"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE rejected AS
+        SELECT f.file, s.line, s.reason, s.field, s.detail, s.excerpt
+        FROM {_STAGE} s JOIN {_FILES} f USING (file_idx) WHERE s.reason IS NOT NULL ORDER BY s.file_idx, s.line"""
+    )
+    ledger_rejects = [r for led in ledgers for r in led.rejects]
+    if ledger_rejects:
+        tbl = pa.Table.from_pylist(
+            ledger_rejects,
+            schema=pa.schema(
+                [("file", pa.string()), ("line", pa.int64()), ("reason", pa.string()), ("field", pa.string()),
+                 ("detail", pa.string()), ("excerpt", pa.string())]  # fmt: skip
+            ),
+        )
+        con.register("_pia_lrej", tbl)
+        try:
+            con.execute("INSERT INTO rejected SELECT * FROM _pia_lrej")
+        finally:
+            con.unregister("_pia_lrej")
+    for led in ledgers:
+        con.register("_pia_ledger", led.table)
+        try:
+            con.execute(f"CREATE OR REPLACE TABLE {led.spec.table} AS SELECT * FROM _pia_ledger")
+        finally:
+            con.unregister("_pia_ledger")
+        if led.spec.table == "accounts":
+            roles = pa.table(
+                {
+                    "system": pa.array([r[0] for r in led.roles], pa.string()),
+                    "account_id": pa.array([r[1] for r in led.roles], pa.string()),
+                    "role": pa.array([r[2] for r in led.roles], pa.string()),
+                }
+            )
+            con.register("_pia_roles", roles)
+            try:
+                con.execute("CREATE OR REPLACE TABLE account_roles AS SELECT DISTINCT * FROM _pia_roles ORDER BY ALL")
+            finally:
+                con.unregister("_pia_roles")
+
+    total, rejected, valid = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE reason IS NOT NULL), count(*) FILTER (WHERE reason IS NULL) FROM {_STAGE}"
+    ).fetchone()  # type: ignore[misc]
+    evaluated = con.execute("SELECT count(*) FROM events").fetchone()[0]  # type: ignore[index]
+    by_reason = dict(con.execute("SELECT reason, count(*) FROM rejected GROUP BY reason").fetchall())
+    # Files that gave records but not one readable record: name them (wrong format or damaged).
+    for idx, n, unreadable, reason in con.execute(
+        f"""SELECT file_idx, count(*), count(*) FILTER (WHERE reason IN ({", ".join(repr(r) for r in sorted(STRUCTURAL_REASONS))})),
+                   mode(reason) FROM {_STAGE} GROUP BY file_idx ORDER BY file_idx"""
+    ).fetchall():
+        if n and n == unreadable:
+            run.error(
+                files[idx].rel,
+                msg(
+                    f"このファイルの {n} 件の行はどれも読めませんでした（主な理由 {reason}）。形式違いか破損の可能性があります。",
+                    f"none of the {n} lines of this file could be read (mostly {reason}): wrong format or damaged?",
+                ),
+            )
+    con.execute(f"DROP TABLE IF EXISTS _pia_valid")
+    con.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+    return {
+        "lines_read": int(total),
+        "events_evaluated": int(evaluated),
+        "duplicates": int(valid) - int(evaluated),
+        "lines_rejected": int(rejected),
+        "ledger_rows_rejected": len(ledger_rejects),
+        "rejected_by_reason": {r: int(by_reason[r]) for r in REJECT_REASONS if r in by_reason},
+    }

@@ -1,0 +1,328 @@
+"""Ledger CSVs (accounts, personnel, officers, terminals, approvals): small, read with ``csv``."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from .._i18n import msg
+from ..models import SYSTEMS
+from ._errors import InputError
+from ._time import parse_ts
+
+__all__ = ["LEDGERS", "LedgerSpec", "LedgerData", "read_ledger", "decide_codec"]
+
+BOM = b"\xef\xbb\xbf"
+
+# Column kinds: s = string, r = required string, e:<a|b> = enum (optional), E:<a|b> = enum (required),
+# t = timestamp (optional), T = timestamp (required), roles = ';'-separated roles.
+_SYS = "|".join(SYSTEMS)
+
+
+@dataclass(frozen=True)
+class LedgerSpec:
+    """One ledger file: its table, its columns (csv name, table name, kind) and defaults."""
+
+    file: str
+    table: str
+    required: bool
+    columns: tuple[tuple[str, str, str], ...]
+    with_position: bool = False
+    defaults: tuple[tuple[str, str], ...] = ()
+
+
+LEDGERS: tuple[LedgerSpec, ...] = (
+    LedgerSpec(
+        "accounts.csv",
+        "accounts",
+        True,
+        (
+            ("account_id", "account_id", "r"),
+            ("system", "system", f"E:{_SYS}"),
+            ("person_id", "person_id", "s"),
+            ("employment", "employment", "e:regular|non_regular|contractor"),
+            ("department", "department", "r"),
+            ("roles", "roles", "roles"),
+            ("permission", "permission", "e:read|update"),
+            ("issued_at", "issued_at", "t"),
+            ("issued_by", "issued_by", "s"),
+            ("approved_by", "approved_by", "s"),
+            ("request_ref", "request_ref", "s"),
+            ("revoked_at", "revoked_at", "t"),
+            ("expires_at", "expires_at", "t"),
+            ("last_login_at", "last_login_at", "t"),
+        ),
+        with_position=True,
+        defaults=(("employment", "regular"), ("permission", "read")),
+    ),
+    LedgerSpec(
+        "personnel.csv",
+        "personnel",
+        True,
+        (
+            ("person_id", "person_id", "r"),
+            ("event", "event", "E:hire|transfer|retire|contract_end"),
+            ("effective_date", "effective_at", "T"),
+            ("from_department", "from_department", "s"),
+            ("to_department", "to_department", "s"),
+        ),
+        with_position=True,
+    ),
+    LedgerSpec(
+        "officers.csv",
+        "officers",
+        False,
+        (
+            ("system", "system", f"E:{_SYS}"),
+            ("role", "role", "E:system_owner|export_delegate|info_system_manager"),
+            ("person_id", "person_id", "r"),
+            ("from", "from_at", "T"),
+            ("to", "to_at", "t"),
+        ),
+    ),
+    LedgerSpec("terminals.csv", "terminals", False, (("terminal_id", "terminal_id", "r"), ("department", "department", "s"))),
+    LedgerSpec(
+        "approvals.csv",
+        "approvals",
+        False,
+        (
+            ("approval_id", "approval_id", "s"),
+            ("account_id", "account_id", "r"),
+            ("from", "from_at", "T"),
+            ("to", "to_at", "T"),
+            ("approved_by", "approved_by", "s"),
+            ("witness", "witness", "s"),
+        ),
+    ),
+)
+
+
+@dataclass
+class LedgerData:
+    """What one ledger file gave: its table, role rows, rejects and file facts."""
+
+    spec: LedgerSpec
+    present: bool = False
+    table: pa.Table | None = None
+    roles: list[tuple[str, str, str]] = field(default_factory=list)
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    size: int = 0
+    sha256: str = ""
+
+
+def decide_codec(data: bytes, forced: str | None) -> str:
+    """SPEC §4: a BOM or valid UTF-8 means UTF-8; otherwise ``forced`` or CP932 (``forced`` utf-8: always)."""
+    if data.startswith(BOM) or forced == "utf-8":
+        return "utf-8"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return forced or "cp932"
+    return "utf-8"
+
+
+def _schema(spec: LedgerSpec) -> pa.Schema:
+    cols: list[tuple[str, pa.DataType]] = []
+    if spec.with_position:
+        cols += [("file", pa.string()), ("line", pa.int64())]
+    for _, name, kind in spec.columns:
+        cols.append((name, pa.timestamp("us") if kind in ("t", "T") else pa.string()))
+    return pa.schema(cols)
+
+
+def _unreadable(spec: LedgerSpec, path: Path, ja: str, en: str) -> InputError:
+    return InputError(
+        msg(
+            f"必須の台帳ファイル {spec.file} を読めません: {ja}（{path}）",
+            f"Cannot read the required ledger file {spec.file}: {en} ({path})",
+        ),
+        file=spec.file,
+    )
+
+
+def _reject(spec: LedgerSpec, line: int, reason: str, fld: str | None, detail: str, text: str) -> dict[str, Any]:
+    return {"file": spec.file, "line": line, "reason": reason, "field": fld, "detail": detail, "excerpt": text[:200]}
+
+
+def read_ledger(spec: LedgerSpec, data_dir: Path, forced: str | None) -> LedgerData:
+    """Read one ledger; a required one that is missing or unreadable raises InputError."""
+    out = LedgerData(spec=spec)
+    path = data_dir / spec.file
+    if not path.exists():
+        if spec.required:
+            raise InputError(
+                msg(
+                    f"必須の台帳ファイル {spec.file} がありません。{data_dir} に {spec.file} を置いてください。",
+                    f"The required ledger file {spec.file} is missing: put {spec.file} into {data_dir}.",
+                ),
+                file=spec.file,
+            )
+        out.table = _schema(spec).empty_table()
+        return out
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        if spec.required:
+            raise _unreadable(spec, path, str(exc), str(exc)) from exc
+        out.error = str(exc)
+        out.table = _schema(spec).empty_table()
+        return out
+    out.size = len(data)
+    out.sha256 = hashlib.sha256(data).hexdigest()
+    codec = decide_codec(data, forced)
+    if data.startswith(BOM):
+        data = data[len(BOM):]
+    raw_lines = data.split(b"\n")
+    if data.endswith(b"\n"):
+        raw_lines.pop()
+    texts: list[str] = []
+    for no, raw in enumerate(raw_lines, start=1):
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        try:
+            texts.append(raw.decode(codec))
+        except UnicodeDecodeError:
+            texts.append("")
+            if no > 1:
+                out.rejects.append(
+                    _reject(
+                        spec,
+                        no,
+                        "encoding",
+                        None,
+                        msg(f"{codec} として読めないバイトがあります（--encoding を確認）", f"bytes that do not decode as {codec} (check --encoding)"),
+                        raw.decode(codec, "backslashreplace"),
+                    )
+                )
+    # Header.
+    reader = csv.reader(texts, strict=False)
+    header: list[str] | None = None
+    try:
+        for row in reader:
+            if row and any(c.strip() for c in row):
+                header = [c.strip().lstrip("\ufeff").lower() for c in row]
+                break
+    except csv.Error:
+        header = None
+    needed = [csv_name for csv_name, _, kind in spec.columns if kind in ("r", "T") or kind.startswith("E:")]
+    problem: tuple[str, str] | None = None
+    if header is None:
+        problem = ("ヘッダー行がありません（空のファイル）", "it has no header line (empty file)")
+    else:
+        missing = [c for c in needed if c not in header]
+        if missing:
+            problem = (
+                f"ヘッダーに必要な列 {', '.join(missing)} がありません（必要な列: {', '.join(c for c, _, _ in spec.columns)}）",
+                f"its header lacks the column(s) {', '.join(missing)} (columns: {', '.join(c for c, _, _ in spec.columns)})",
+            )
+    if problem is not None:
+        if spec.required:
+            raise _unreadable(spec, path, *problem)
+        out.error = msg(problem[0], problem[1])
+        out.table = _schema(spec).empty_table()
+        return out
+    assert header is not None
+    out.present = True
+    index = {name: i for i, name in reversed(list(enumerate(header)))}
+    header_line = reader.line_num
+    rows: list[dict[str, Any]] = []
+    defaults = dict(spec.defaults)
+    prev = header_line
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            start = prev + 1
+            prev = reader.line_num
+            out.rejects.append(
+                _reject(spec, start, "csv_width", None, msg(f"CSV として読めません: {exc}", f"not a readable CSV row: {exc}"), texts[start - 1] if start - 1 < len(texts) else "")
+            )
+            continue
+        start, prev = prev + 1, reader.line_num
+        # Skip lines blanked by an encoding reject, and blank lines.
+        if not row or not any(c.strip() for c in row):
+            continue
+        text = "\n".join(texts[start - 1 : prev])
+        if len(row) != len(header):
+            out.rejects.append(
+                _reject(
+                    spec,
+                    start,
+                    "csv_width",
+                    None,
+                    msg(f"列数が {len(row)} 列です（ヘッダーは {len(header)} 列）", f"{len(row)} columns, the header has {len(header)}"),
+                    text,
+                )
+            )
+            continue
+        rec, bad = _convert(spec, row, index, defaults)
+        if bad is not None:
+            reason, fld, detail = bad
+            out.rejects.append(_reject(spec, start, reason, fld, detail, text))
+            continue
+        if spec.with_position:
+            rec["file"] = spec.file
+            rec["line"] = start
+        rows.append(rec)
+        if spec.table == "accounts" and rec["roles"]:
+            out.roles.extend((rec["system"], rec["account_id"], r) for r in rec["roles"].split(";"))
+    schema = _schema(spec)
+    out.table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
+    return out
+
+
+def _convert(
+    spec: LedgerSpec, row: list[str], index: dict[str, int], defaults: dict[str, str]
+) -> tuple[dict[str, Any], tuple[str, str | None, str] | None]:
+    rec: dict[str, Any] = {}
+    for csv_name, name, kind in spec.columns:
+        i = index.get(csv_name)
+        value = row[i].strip() if i is not None else ""
+        if kind == "roles":
+            rec[name] = ";".join(sorted({r.strip() for r in value.split(";") if r.strip()}))
+            continue
+        if not value:
+            if kind in ("r", "T") or kind.startswith("E:"):
+                return rec, (
+                    "missing_field",
+                    csv_name,
+                    msg(f"必須項目 {csv_name} が空です", f"required field {csv_name} is missing or empty"),
+                )
+            rec[name] = defaults.get(name)
+            continue
+        if kind in ("t", "T"):
+            ts: dt.datetime | None = parse_ts(value)
+            if ts is None:
+                return rec, (
+                    "bad_timestamp",
+                    csv_name,
+                    msg(
+                        f"{csv_name} '{value[:60]}' は日付・日時として読めません（例 2025-04-01 または 2025-04-01T09:00:00+09:00）",
+                        f"{csv_name} '{value[:60]}' is not an ISO 8601 date or date-time (e.g. 2025-04-01)",
+                    ),
+                )
+            rec[name] = ts
+        elif kind[:2] in ("e:", "E:"):
+            allowed = kind[2:].split("|")
+            if value not in allowed:
+                return rec, (
+                    "unknown_value",
+                    csv_name,
+                    msg(
+                        f"{csv_name} '{value[:60]}' は定義された値ではありません（{', '.join(allowed)}）",
+                        f"{csv_name} '{value[:60]}' is not one of {', '.join(allowed)}",
+                    ),
+                )
+            rec[name] = value
+        else:
+            rec[name] = value
+    return rec, None

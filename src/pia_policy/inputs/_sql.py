@@ -1,0 +1,314 @@
+"""SQL that turns batches of raw lines into validated event records (DuckDB).
+
+Python hands DuckDB pieces of bytes (see ``_stream``); everything below happens in the
+engine: line splitting, JSON / CSV parsing, type checks, validation with a reason,
+timestamp normalisation to naive UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .._i18n import msg
+from ._fields import ENUM_FIELDS, EVENT_FIELDS, INT_FIELDS, REQUIRED_FIELDS, SESSION_ACTIONS
+from ._mapping import Mapping
+from ._stream import KIND_CUT, KIND_UNDECODABLE
+from ._time import sql_literal as lit
+from ._time import sql_strptime_ts, sql_ts_from_struct, sql_ts_struct
+
+__all__ = ["STAGE_COLUMNS", "create_stage_sql", "json_fields_sql", "csv_fields_sql", "validate_sql"]
+
+STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("file_idx", "INTEGER"),
+    ("line", "BIGINT"),
+    ("reason", "VARCHAR"),
+    ("field", "VARCHAR"),
+    ("detail", "VARCHAR"),
+    ("excerpt", "VARCHAR"),
+    ("event_id", "VARCHAR"),
+    ("ts", "TIMESTAMP"),
+    ("system", "VARCHAR"),
+    ("seq", "BIGINT"),
+    ("account_id", "VARCHAR"),
+    ("session_id", "VARCHAR"),
+    ("terminal_id", "VARCHAR"),
+    ("action", "VARCHAR"),
+    ("resource", "VARCHAR"),
+    ("affair", "VARCHAR"),
+    ("subject_id", "VARCHAR"),
+    ("recipient_department", "VARCHAR"),
+    ("method", "VARCHAR"),
+    ("record_ref", "VARCHAR"),
+)
+
+_Q = '"(?:[^"]|"")*"'
+_U = '(?:[^,"][^,]*)?'
+CSV_RECORD_RE = f"(?:{_Q}|{_U})(?:,(?:{_Q}|{_U}))*"
+CSV_FIELD_RE = f',({_Q}|[^,]*)'
+
+
+def create_stage_sql(name: str) -> str:
+    """DDL of the staging table that collects every record of every batch."""
+    cols = ", ".join(f"{c} {t}" for c, t in STAGE_COLUMNS)
+    return f"CREATE OR REPLACE TEMP TABLE {name} ({cols})"
+
+
+def _lines_sql(src: str) -> str:
+    """One row per physical line of the pieces in ``src``; a CRLF's CR is removed."""
+    return f"""
+    SELECT file_idx, base + i - 1 AS line, kind, ex,
+           CASE WHEN suffix(s[i], chr(13)) THEN left(s[i], -1) ELSE s[i] END AS t
+    FROM (SELECT file_idx, base, kind, ex, s, len(s) - CASE WHEN nl_end THEN 1 ELSE 0 END AS n
+          FROM (SELECT *, CASE WHEN kind >= {KIND_UNDECODABLE} THEN [NULL::VARCHAR]
+                               ELSE string_split(decode(p), chr(10)) END AS s FROM {src}))
+    CROSS JOIN LATERAL (SELECT unnest(generate_series(1, n)) AS i)"""
+
+
+def _map_value(expr: str, mapping: Mapping | None, fld: str) -> str:
+    if mapping is None:
+        return expr
+    out = expr
+    table = mapping.values.get(fld)
+    if table:
+        whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in table.items())
+        out = f"(CASE {out} {whens} ELSE {out} END)"
+    const = mapping.constants.get(fld)
+    if const is not None:
+        out = f"coalesce(NULLIF({out}, ''), {lit(const)})"
+    return out
+
+
+def _enc_detail(codec: str) -> str:
+    return lit(
+        msg(
+            f"この行は {codec} として読めないバイトを含みます（ファイルの文字コードを確認し、必要なら --encoding を指定）",
+            f"the line has bytes that do not decode as {codec} (check the file's encoding, or pass --encoding)",
+        )
+    )
+
+
+def _cut_detail() -> str:
+    return lit(
+        msg(
+            "gzip ファイルが途中で切れており、この行は最後まで読めません（元のログを取り直してください）",
+            "the gzip file is cut short in the middle of this line (fetch the log again)",
+        )
+    )
+
+
+def json_fields_sql(src: str, mapping: Mapping | None, codec: str = "utf-8") -> str:
+    """The field relation of JSON Lines pieces in ``src`` (one row per non-blank line)."""
+    srcs = [mapping.source(f) if mapping else f for f in EVENT_FIELDS]
+    paths = "[" + ", ".join(lit('$."' + s.replace("\\", "\\\\").replace('"', '\\"') + '"') for s in srcs) + "]"
+    cols = []
+    for k, f in enumerate(EVENT_FIELDS, start=1):
+        if f in INT_FIELDS:
+            cols.append(f"CASE WHEN ty[{k}] IN ('BIGINT', 'UBIGINT') THEN xs[{k}] END AS r_{f}")
+            cols.append(f"coalesce(ty[{k}] NOT IN ('NULL', 'BIGINT', 'UBIGINT'), false) AS w_{f}")
+        else:
+            raw = f"CASE WHEN ty[{k}] = 'VARCHAR' THEN xs[{k}] END"
+            cols.append(f"{_map_value(raw, mapping, f)} AS r_{f}")
+            cols.append(f"coalesce(ty[{k}] NOT IN ('NULL', 'VARCHAR'), false) AS w_{f}")
+        cols.append(f"ty[{k}] AS y_{f}")
+    nul = lit(msg("行に NUL バイトが含まれ、JSON として読めません", "the line contains NUL bytes and is not valid JSON"))
+    bad = lit(msg("JSON として読めません（1 行に 1 つの JSON オブジェクトが必要）", "not valid JSON (one JSON object per line expected)"))
+    not_obj = msg("JSON オブジェクトではなく ", "a JSON ")
+    not_obj2 = msg(" です（1 行に 1 つのオブジェクトが必要）", " value, not an object (one object per line expected)")
+    return f"""
+    WITH l AS ({_lines_sql(src)}),
+    n AS (SELECT file_idx, line, kind, ex,
+                 CASE WHEN starts_with(t, chr(65279)) THEN substr(t, 2) ELSE t END AS t FROM l),
+    v AS (SELECT * FROM n WHERE kind >= {KIND_UNDECODABLE} OR trim(t, ' ' || chr(9)) <> ''),
+    j AS (SELECT *, CASE WHEN kind < {KIND_UNDECODABLE} THEN json_valid(t) END AS jv FROM v),
+    o AS (SELECT *, CASE WHEN jv THEN json_type(t) END AS jt FROM j),
+    x AS (SELECT *, CASE WHEN jt = 'OBJECT' THEN json_type(t, {paths}) END AS ty,
+                    CASE WHEN jt = 'OBJECT' THEN json_extract_string(t, {paths}) END AS xs FROM o)
+    SELECT file_idx, line, t, ex,
+      CASE WHEN kind = {KIND_UNDECODABLE} THEN 'encoding' WHEN kind = {KIND_CUT} THEN 'io_error'
+           WHEN NOT jv THEN 'invalid_json' WHEN jt <> 'OBJECT' THEN 'not_object' END AS pre,
+      CASE WHEN kind = {KIND_UNDECODABLE} THEN {_enc_detail(codec)} WHEN kind = {KIND_CUT} THEN {_cut_detail()}
+           WHEN NOT jv THEN CASE WHEN contains(t, chr(0)) THEN {nul} ELSE {bad} END
+           WHEN jt <> 'OBJECT' THEN {lit(not_obj)} || lower(jt) || {lit(not_obj2)} END AS pre_detail,
+      {", ".join(cols)}
+    FROM x"""
+
+
+def csv_fields_sql(
+    src: str, header: list[str], start_line: int, mapping: Mapping | None, *, quotes: bool, codec: str
+) -> str:
+    """The field relation of CSV pieces in ``src`` whose header is ``header`` (records from ``start_line``)."""
+    lines = f"SELECT * FROM ({_lines_sql(src)}) WHERE line >= {int(start_line)}"
+    if quotes:
+        records = f"""
+        q AS ({lines}),
+        qn AS (SELECT *, CASE WHEN kind < {KIND_UNDECODABLE} THEN length(t) - length(replace(t, '"', '')) ELSE 0 END AS nq FROM q),
+        qw AS (SELECT *, coalesce(sum(nq) OVER (PARTITION BY file_idx ORDER BY line
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) % 2 AS inq FROM qn),
+        qg AS (SELECT *, sum(CASE WHEN inq = 0 THEN 1 ELSE 0 END) OVER (PARTITION BY file_idx ORDER BY line
+                   ROWS UNBOUNDED PRECEDING) AS rec FROM qw),
+        r AS (SELECT file_idx, min(line) AS line, max(kind) AS kind, min(ex) AS ex,
+                     string_agg(t, chr(10) ORDER BY line) AS t FROM qg GROUP BY file_idx, rec),"""
+    else:
+        records = f"\n        r AS ({lines}),"
+    width = len(header)
+    index = {}
+    for i, name in enumerate(header, start=1):
+        index.setdefault(name, i)
+    cols = []
+    for f in EVENT_FIELDS:
+        src_name = mapping.source(f) if mapping else f
+        idx = index.get(src_name)
+        raw = f"NULLIF(trim(cf[{idx}]), '')" if idx else "NULL::VARCHAR"
+        if f in INT_FIELDS:
+            cols.append(f"{raw} AS r_{f}")
+            cols.append(
+                f"coalesce({raw} IS NOT NULL AND (NOT regexp_full_match({raw}, '[+-]?[0-9]+') "
+                f"OR TRY_CAST({raw} AS BIGINT) IS NULL), false) AS w_{f}"
+            )
+            cols.append(f"'VARCHAR' AS y_{f}")
+        else:
+            cols.append(f"{_map_value(raw, mapping, f)} AS r_{f}")
+            cols.append(f"false AS w_{f}")
+            cols.append(f"'VARCHAR' AS y_{f}")
+    quote_bad = lit(
+        msg("引用符（\"）の対応が取れていない CSV 行です", "malformed CSV quoting (unbalanced or stray double quote)")
+    )
+    width_ja = msg("列数が ", "")
+    width_en = msg(f" 列です（ヘッダーは {width} 列）", f" columns, the header has {width}")
+    return f"""
+    WITH {records}
+    v AS (SELECT * FROM r WHERE kind >= {KIND_UNDECODABLE} OR trim(t, ' ' || chr(9)) <> ''),
+    c AS (SELECT *, CASE WHEN kind < {KIND_UNDECODABLE} AND regexp_full_match(t, {lit(CSV_RECORD_RE)})
+                         THEN list_transform(regexp_extract_all(',' || t, {lit(CSV_FIELD_RE)}, 1),
+                              lambda x: CASE WHEN x[1] = '"' THEN replace(x[2:-2], '""', '"') ELSE x END) END AS cf
+          FROM v)
+    SELECT file_idx, line, t, ex,
+      CASE WHEN kind = {KIND_UNDECODABLE} THEN 'encoding' WHEN kind = {KIND_CUT} THEN 'io_error'
+           WHEN cf IS NULL OR len(cf) <> {width} THEN 'csv_width' END AS pre,
+      CASE WHEN kind = {KIND_UNDECODABLE} THEN {_enc_detail(codec)} WHEN kind = {KIND_CUT} THEN {_cut_detail()}
+           WHEN cf IS NULL THEN {quote_bad}
+           WHEN len(cf) <> {width} THEN {lit(width_ja)} || len(cf) || {lit(width_en)} END AS pre_detail,
+      {", ".join(cols)}
+    FROM c"""
+
+
+_TYPE_NAMES = (
+    "CASE {y} WHEN 'VARCHAR' THEN 'string' WHEN 'BIGINT' THEN 'integer' WHEN 'UBIGINT' THEN 'integer' "
+    "WHEN 'DOUBLE' THEN 'number' WHEN 'BOOLEAN' THEN 'boolean' WHEN 'OBJECT' THEN 'object' "
+    "WHEN 'ARRAY' THEN 'array' ELSE lower({y}) END"
+)
+
+
+def _show(expr: str) -> str:
+    """A value quoted for a detail message (at most 60 characters)."""
+    return f"'''' || left(replace({expr}, chr(10), ' '), 60) || ''''"
+
+
+def validate_sql(fields_sql: str, as_of_utc: dt.datetime, mapping: Mapping | None) -> str:
+    """SELECT of stage rows (``STAGE_COLUMNS``) from a field relation: the checks of SPEC §4."""
+    ts_iso = sql_ts_from_struct("tsx")
+    if mapping and mapping.timestamp_formats:
+        ts_expr = f"coalesce({sql_strptime_ts('r_ts', list(mapping.timestamp_formats))}, {ts_iso})"
+        ts_hint = "、".join(mapping.timestamp_formats)
+    else:
+        ts_expr = ts_iso
+        ts_hint = "2025-04-01T09:00:00+09:00"
+    as_of = as_of_utc.strftime("%Y-%m-%d %H:%M:%S.%f")
+    checks: list[tuple[str, str, str, str]] = [("pre IS NOT NULL", "pre", "NULL", "pre_detail")]
+    for f in REQUIRED_FIELDS:
+        checks.append(
+            (
+                f"NOT w_{f} AND (r_{f} IS NULL OR trim(r_{f}) = '')",
+                "'missing_field'",
+                lit(f),
+                lit(msg(f"必須項目 {f} がない、null、または空です", f"required field {f} is missing, null or empty")),
+            )
+        )
+    for f in EVENT_FIELDS:
+        want = msg("整数", "an integer") if f in INT_FIELDS else msg("文字列", "a string")
+        checks.append(
+            (
+                f"w_{f}",
+                "'wrong_type'",
+                lit(f),
+                lit(msg(f"{f} は{want}でなければなりません（実際: ", f"{f} must be {want}, got ("))
+                + f" || {_TYPE_NAMES.format(y=f'y_{f}')} || "
+                + lit(msg("）", ")")),
+            )
+        )
+    checks.append(
+        (
+            "ts_utc IS NULL",
+            "'bad_timestamp'",
+            "'ts'",
+            lit(msg("ts ", "ts "))
+            + f" || {_show('r_ts')} || "
+            + lit(
+                msg(
+                    f" は日時として読めません（ISO 8601、例 {ts_hint}）",
+                    f" is not a date-time this tool can read (ISO 8601, e.g. {ts_hint})",
+                )
+            ),
+        )
+    )
+    for f, allowed in ENUM_FIELDS.items():
+        values = ", ".join(lit(a) for a in allowed)
+        checks.append(
+            (
+                f"r_{f} IS NOT NULL AND r_{f} <> '' AND r_{f} NOT IN ({values})",
+                "'unknown_value'",
+                lit(f),
+                lit(f"{f} ")
+                + f" || {_show(f'r_{f}')} || "
+                + lit(
+                    msg(
+                        f" は定義された値ではありません（{', '.join(allowed)}。ベンダー形式なら --mapping で対応付け）",
+                        f" is not one of {', '.join(allowed)} (a vendor value? map it with --mapping)",
+                    )
+                ),
+            )
+        )
+    sess = ", ".join(lit(a) for a in SESSION_ACTIONS)
+    checks.append(
+        (
+            f"r_action IN ({sess}) AND (r_session_id IS NULL OR trim(r_session_id) = '')",
+            "'missing_session_id'",
+            "'session_id'",
+            lit(msg("login / logout には session_id が必要です", "a login / logout needs a session_id")),
+        )
+    )
+    checks.append(
+        (
+            f"ts_utc >= TIMESTAMP '{as_of}'",
+            "'after_audit_time'",
+            "'ts'",
+            lit(msg("ts ", "ts "))
+            + f" || {_show('r_ts')} || "
+            + lit(
+                msg(
+                    f" は監査時刻（{as_of_utc:%Y-%m-%d %H:%M} UTC）以降です（--as-of の日付を確認）",
+                    f" is at or after the audit time ({as_of_utc:%Y-%m-%d %H:%M} UTC; check --as-of)",
+                )
+            ),
+        )
+    )
+    rc = "CASE " + " ".join(f"WHEN {c} THEN {i}" for i, (c, _, _, _) in enumerate(checks)) + " END"
+    reason = "CASE rc " + " ".join(f"WHEN {i} THEN {r}" for i, (_, r, _, _) in enumerate(checks)) + " END"
+    field = "CASE rc " + " ".join(f"WHEN {i} THEN {fl}" for i, (_, _, fl, _) in enumerate(checks)) + " END"
+    detail = "CASE rc " + " ".join(f"WHEN {i} THEN {d}" for i, (_, _, _, d) in enumerate(checks)) + " END"
+    values = []
+    for f in EVENT_FIELDS:
+        if f == "ts":
+            values.append("CASE WHEN rc IS NULL THEN ts_utc END AS ts")
+        elif f in INT_FIELDS:
+            values.append(f"CASE WHEN rc IS NULL THEN TRY_CAST(r_{f} AS BIGINT) END AS {f}")
+        else:
+            values.append(f"CASE WHEN rc IS NULL THEN NULLIF(r_{f}, '') END AS {f}")
+    by_name = {v.rsplit(" AS ", 1)[1]: v for v in values}
+    ordered = [by_name[c] for c, _ in STAGE_COLUMNS[6:]]
+    return f"""
+    SELECT file_idx, line, {reason} AS reason, {field} AS field, {detail} AS detail,
+           CASE WHEN rc IS NOT NULL THEN coalesce(ex, left(t, 200)) END AS excerpt,
+           {", ".join(ordered)}
+    FROM (SELECT *, {rc} AS rc FROM (
+            SELECT *, {ts_expr} AS ts_utc FROM (SELECT *, {sql_ts_struct('r_ts')} AS tsx FROM ({fields_sql}))))"""

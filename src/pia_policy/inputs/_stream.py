@@ -1,0 +1,323 @@
+"""Byte streaming of events files: decompress, hash, cut into line-aligned batches and pieces.
+
+Python touches bytes only: blocks are read, gunzipped, cut at line ends (``bytes.find`` /
+``bytes.count``), CP932 is transcoded to UTF-8, and each batch is handed to DuckDB as an
+Arrow table of *pieces* (many lines each); DuckDB splits the lines and parses them.
+Pieces that do not decode are split into single lines here so that only the bad lines are
+rejected with reason ``encoding``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from .._i18n import msg
+
+__all__ = [
+    "EventFile",
+    "FileStream",
+    "discover_events",
+    "utf8_valid_file",
+    "batches",
+    "pieces_table",
+    "expand_bad",
+    "KIND_PIECE",
+    "KIND_LINE",
+    "KIND_UNDECODABLE",
+    "KIND_CUT",
+]
+
+BOM = b"\xef\xbb\xbf"
+KIND_PIECE = 0  # many lines, valid UTF-8
+KIND_LINE = 1  # one line, valid UTF-8
+KIND_UNDECODABLE = 2  # one line that does not decode: reject `encoding`
+KIND_CUT = 3  # one line cut short by a truncated gzip: reject `io_error`
+
+_SUFFIXES = ((".jsonl.gz", "jsonl.gz"), (".jsonl", "jsonl"), (".csv", "csv"))
+_READ_BLOCK = 8 << 20
+_PIECE = 1 << 18
+
+
+@dataclass
+class EventFile:
+    """One events file."""
+
+    path: Path
+    rel: str  # path relative to the data directory, as shown in outputs
+    fmt: str  # jsonl | jsonl.gz | csv
+    idx: int = 0
+
+
+def discover_events(events_dir: Path, data_dir: Path) -> tuple[list[EventFile], list[str]]:
+    """The events files in file-name order, and the names of the other entries (ignored)."""
+    files: list[EventFile] = []
+    ignored: list[str] = []
+    for entry in sorted(events_dir.iterdir(), key=lambda p: p.name):
+        rel = entry.relative_to(data_dir).as_posix() if entry.is_relative_to(data_dir) else str(entry)
+        lower = entry.name.lower()
+        fmt = next((f for suf, f in _SUFFIXES if lower.endswith(suf)), None)
+        if fmt is None or entry.name.startswith(".") or not entry.is_file():
+            ignored.append(rel)
+            continue
+        files.append(EventFile(path=entry, rel=rel, fmt=fmt, idx=len(files)))
+    return files, ignored
+
+
+@dataclass
+class FileStream:
+    """Decompressed blocks of one file, hashing the raw bytes as they pass."""
+
+    path: Path
+    gz: bool
+    sha256: str = ""
+    size: int = 0
+    error: str | None = None
+    truncated: bool = False
+    _hasher: "hashlib._Hash" = field(default_factory=hashlib.sha256)
+
+    def blocks(self) -> Iterator[bytes]:
+        """Yield decompressed data; on damage set ``error`` (and ``truncated``) and stop."""
+        try:
+            with open(self.path, "rb") as fh:
+                if not self.gz:
+                    while chunk := fh.read(_READ_BLOCK):
+                        self._hasher.update(chunk)
+                        self.size += len(chunk)
+                        yield chunk
+                else:
+                    yield from self._gunzip(fh)
+        except OSError as exc:
+            self.error = msg(f"読み込みエラー: {exc}", f"read error: {exc}")
+        finally:
+            self.sha256 = self._hasher.hexdigest()
+
+    def _gunzip(self, fh) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
+        d = zlib.decompressobj(wbits=31)
+        fed = False  # the current gzip member has received input
+        produced = False
+        while raw := fh.read(_READ_BLOCK):
+            self._hasher.update(raw)
+            self.size += len(raw)
+            data = raw
+            while data:
+                fed = True
+                try:
+                    out = d.decompress(data)
+                except zlib.error as exc:
+                    self.error = (
+                        msg(f"gzip データが壊れています（圧縮データ {self.size} バイト付近）: {exc}",
+                            f"damaged gzip data near compressed byte {self.size}: {exc}")
+                        if produced
+                        else msg(f"gzip ファイルとして読めません: {exc}", f"not a readable gzip file: {exc}")
+                    )
+                    self.truncated = produced
+                    while rest := fh.read(_READ_BLOCK):  # hash the rest: the summary identifies the file
+                        self._hasher.update(rest)
+                        self.size += len(rest)
+                    return
+                if out:
+                    produced = True
+                    yield out
+                if d.eof:
+                    data = d.unused_data
+                    d = zlib.decompressobj(wbits=31)
+                    fed = False
+                else:
+                    data = b""
+        if fed and not d.eof:
+            self.truncated = True
+            self.error = msg(
+                "gzip ファイルが途中で切れています（読めた所までを処理しました）",
+                "gzip file is cut short (read up to where it ends)",
+            )
+
+
+def utf8_valid_file(stream: FileStream) -> bool:
+    """Whether the whole (decompressed) file is valid UTF-8 (one pass; the CSV encoding rule)."""
+    import codecs
+
+    dec = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for blk in stream.blocks():
+            dec.decode(blk)
+        dec.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _even_cut(data: bytes, cut: int) -> int:
+    """Move ``cut`` back to a line end where the quotes before it are balanced (0: none)."""
+    odd = data.count(b'"', 0, cut) % 2
+    while odd and cut > 0:
+        prev = data.rfind(b"\n", 0, cut - 1) + 1
+        odd ^= data.count(b'"', prev, cut) % 2
+        cut = prev
+    return cut
+
+
+def batches(blocks: Iterator[bytes], *, target: int, csv: bool) -> Iterator[tuple[bytes, int]]:
+    """Line-aligned batches ``(data, first_line)``; only the last one may end without LF.
+
+    For CSV a batch also ends outside quotes, so a quoted record never spans two batches
+    (unless a stray quote would make one batch exceed 8 × ``target``).
+    """
+    parts: list[bytes] = []
+    size = 0
+    line = 1
+    for blk in blocks:
+        parts.append(blk)
+        size += len(blk)
+        if size < target:
+            continue
+        data = b"".join(parts)
+        cut = data.rfind(b"\n") + 1
+        if csv and cut:
+            even = _even_cut(data, cut)
+            cut = even if even or len(data) < 8 * target else cut
+        if cut <= 0:
+            parts, size = [data], len(data)
+            continue
+        out = data[:cut]
+        rest = data[cut:]
+        yield out, line
+        line += out.count(b"\n")
+        parts, size = ([rest], len(rest)) if rest else ([], 0)
+    if parts:
+        data = b"".join(parts)
+        if data:
+            yield data, line
+
+
+_SCHEMA = pa.schema(
+    [
+        ("file_idx", pa.int32()),
+        ("base", pa.int64()),
+        ("nl_end", pa.bool_()),
+        ("kind", pa.int8()),
+        ("ex", pa.string()),
+        ("p", pa.large_binary()),
+    ]
+)
+
+
+def _bounds(data: bytes) -> list[int]:
+    out = [0]
+    pos, n = 0, len(data)
+    while pos < n:
+        e = data.find(b"\n", min(pos + _PIECE, n) - 1)
+        pos = n if e < 0 else e + 1
+        out.append(pos)
+    return out
+
+
+def _zero_copy(data: bytes, file_idx: int, first_line: int) -> pa.Table:
+    bounds = _bounds(data)
+    bases, line = [], first_line
+    for a, b in zip(bounds, bounds[1:]):
+        bases.append(line)
+        line += data.count(b"\n", a, b)
+    n = len(bases)
+    offsets = pa.array(bounds, pa.int64())
+    p = pa.Array.from_buffers(pa.large_binary(), n, [None, offsets.buffers()[1], pa.py_buffer(data)])
+    nl_end = [data[b - 1] == 10 for b in bounds[1:]]
+    return pa.table(
+        [
+            pa.array([file_idx] * n, pa.int32()),
+            pa.array(bases, pa.int64()),
+            pa.array(nl_end, pa.bool_()),
+            pa.array([KIND_PIECE] * n, pa.int8()),
+            pa.nulls(n, pa.string()),
+            p,
+        ],
+        schema=_SCHEMA,
+    )
+
+
+def _rows_table(rows: list[tuple[int, bool, int, str | None, bytes]], file_idx: int) -> pa.Table:
+    cols = list(zip(*rows)) if rows else [(), (), (), (), ()]
+    return pa.table(
+        [
+            pa.array([file_idx] * len(rows), pa.int32()),
+            pa.array(cols[0], pa.int64()),
+            pa.array(cols[1], pa.bool_()),
+            pa.array(cols[2], pa.int8()),
+            pa.array(cols[3], pa.string()),
+            pa.array(cols[4], pa.large_binary()),
+        ],
+        schema=_SCHEMA,
+    )
+
+
+def _line_rows(piece: bytes, base: int, codec: str) -> list[tuple[int, bool, int, str | None, bytes]]:
+    """One row per line of a piece that did not decode (the damaged-data path)."""
+    lines = piece.split(b"\n")
+    if piece.endswith(b"\n"):
+        lines.pop()
+    rows: list[tuple[int, bool, int, str | None, bytes]] = []
+    for i, raw in enumerate(lines):
+        try:
+            text = raw.decode(codec)
+        except UnicodeDecodeError:
+            rows.append((base + i, False, KIND_UNDECODABLE, raw.decode(codec, "backslashreplace")[:200], b""))
+            continue
+        rows.append((base + i, False, KIND_LINE, None, raw if codec == "utf-8" else text.encode("utf-8")))
+    return rows
+
+
+def pieces_table(data: bytes, first_line: int, file_idx: int, *, codec: str, cut_last: bool) -> pa.Table:
+    """The Arrow pieces of one batch; CP932 is transcoded here, undecodable lines split out.
+
+    UTF-8 pieces are passed as they are (DuckDB validates them; see :func:`expand_bad`).
+    ``cut_last``: the batch is the end of a truncated gzip, its unterminated last line is cut.
+    """
+    tail: list[tuple[int, bool, int, str | None, bytes]] = []
+    if cut_last and data and not data.endswith(b"\n"):
+        idx = data.rfind(b"\n") + 1
+        last_no = first_line + data.count(b"\n", 0, idx)
+        raw = data[idx:]
+        tail.append((last_no, False, KIND_CUT, raw.decode(codec, "backslashreplace")[:200], b""))
+        data = data[:idx]
+    tables: list[pa.Table] = []
+    if data:
+        if codec == "utf-8":
+            tables.append(_zero_copy(data, file_idx, first_line))
+        else:
+            try:
+                tables.append(_zero_copy(data.decode(codec).encode("utf-8"), file_idx, first_line))
+            except UnicodeDecodeError:
+                rows: list[tuple[int, bool, int, str | None, bytes]] = []
+                bounds = _bounds(data)
+                line = first_line
+                for a, b in zip(bounds, bounds[1:]):
+                    piece = data[a:b]
+                    try:
+                        rows.append((line, piece.endswith(b"\n"), KIND_PIECE, None, piece.decode(codec).encode("utf-8")))
+                    except UnicodeDecodeError:
+                        rows.extend(_line_rows(piece, line, codec))
+                    line += piece.count(b"\n")
+                tables.append(_rows_table(rows, file_idx))
+    if tail:
+        tables.append(_rows_table(tail, file_idx))
+    if not tables:
+        return _rows_table([], file_idx)
+    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+
+
+def expand_bad(tbl: pa.Table, bad: list[int], codec: str) -> pa.Table:
+    """Replace the UTF-8 pieces at row indexes ``bad`` (they did not decode) by one row per line."""
+    bad_set = set(bad)
+    keep = [i for i in range(tbl.num_rows) if i not in bad_set]
+    rows: list[tuple[int, bool, int, str | None, bytes]] = []
+    bases = tbl.column("base")
+    ps = tbl.column("p")
+    for i in sorted(bad_set):
+        rows.extend(_line_rows(ps[i].as_py(), bases[i].as_py(), codec))
+    file_idx = tbl.column("file_idx")[0].as_py()
+    return pa.concat_tables([tbl.take(pa.array(keep, pa.int64())), _rows_table(rows, file_idx)])

@@ -1,0 +1,114 @@
+"""ISO 8601 timestamps of the inputs: one grammar, in Python (ledgers) and in SQL (events).
+
+A time without an offset is JST (+09:00); a date without a time is 00:00 JST. Every
+result is a naive UTC datetime / ``TIMESTAMP``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+__all__ = [
+    "JST_OFFSET_MINUTES",
+    "ISO_PATTERN",
+    "parse_ts",
+    "sql_parse_ts",
+    "sql_ts_struct",
+    "sql_ts_from_struct",
+    "sql_strptime_ts",
+    "sql_literal",
+]
+
+JST_OFFSET_MINUTES = 540
+
+#: Date, optional time (``T``, ``t`` or one space), optional fraction, optional offset.
+ISO_PATTERN = (
+    r"^(\d{4}-\d{2}-\d{2})"
+    r"(?:[Tt ]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:[.,](\d{1,6})\d*)?)?)?"
+    r" ?([Zz]|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?$"
+)
+_ISO = re.compile(ISO_PATTERN)
+_MIN_UTC = dt.datetime(1, 1, 2)
+_MAX_UTC = dt.datetime(9999, 12, 31)
+
+
+def _offset_minutes(z: str | None) -> int:
+    if z is None:
+        return JST_OFFSET_MINUTES
+    if z in ("Z", "z"):
+        return 0
+    sign = -1 if z[0] == "-" else 1
+    digits = z[1:].replace(":", "")
+    return sign * (int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) > 2 else 0))
+
+
+def parse_ts(value: str | None) -> dt.datetime | None:
+    """Naive UTC datetime of an ISO 8601 date or date-time, or None when it cannot be parsed."""
+    if value is None:
+        return None
+    m = _ISO.match(value.strip())
+    if not m:
+        return None
+    date_s, hh, mm, ss, frac, z = m.groups()
+    try:
+        local = dt.datetime.fromisoformat(date_s).replace(
+            hour=int(hh or 0), minute=int(mm or 0), second=int(ss or 0), microsecond=int((frac or "0").ljust(6, "0"))
+        )
+        out = local - dt.timedelta(minutes=_offset_minutes(z))
+    except (ValueError, OverflowError):
+        return None
+    return out if _MIN_UTC <= out < _MAX_UTC else None
+
+
+def sql_literal(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_ts_struct(expr: str) -> str:
+    """SQL for the regex parts of the ISO string ``expr`` (a struct; feed it to :func:`sql_ts_from_struct`)."""
+    groups = "['d', 'h', 'm', 's', 'f', 'z']"
+    return f"regexp_extract(trim({expr}), {sql_literal(ISO_PATTERN)}, {groups})"
+
+
+def sql_ts_from_struct(x: str) -> str:
+    """SQL for the naive UTC ``TIMESTAMP`` of the struct column ``x`` made by :func:`sql_ts_struct`."""
+    local = (
+        f"TRY_CAST(NULLIF({x}.d, '') || ' ' || coalesce(NULLIF({x}.h, ''), '00') || ':' "
+        f"|| coalesce(NULLIF({x}.m, ''), '00') || ':' || coalesce(NULLIF({x}.s, ''), '00') || '.' "
+        f"|| rpad(coalesce(NULLIF({x}.f, ''), '0'), 6, '0') AS TIMESTAMP)"
+    )
+    off = (
+        f"CASE WHEN {x}.z = '' THEN {JST_OFFSET_MINUTES} WHEN upper({x}.z) = 'Z' THEN 0 ELSE "
+        f"(CASE WHEN {x}.z[1] = '-' THEN -1 ELSE 1 END) * (CAST({x}.z[2:3] AS INTEGER) * 60 + "
+        f"coalesce(TRY_CAST(NULLIF(replace({x}.z, ':', '')[4:5], '') AS INTEGER), 0)) END"
+    )
+    res = f"({local} - to_minutes(CAST({off} AS BIGINT)))"
+    return (
+        f"(CASE WHEN {res} >= TIMESTAMP '0001-01-02' AND {res} < TIMESTAMP '9999-12-31' THEN {res} END)"
+    )
+
+
+def sql_parse_ts(expr: str) -> str:
+    """SQL (DuckDB) for the naive UTC ``TIMESTAMP`` of the ISO string ``expr``; NULL when unparsable.
+
+    Mirrors :func:`parse_ts` (tests hold them equal).
+    """
+    return f"(SELECT {sql_ts_from_struct('x')} FROM (SELECT {sql_ts_struct(expr)} AS x))"
+
+
+def sql_strptime_ts(expr: str, formats: list[str]) -> str:
+    """SQL for a vendor timestamp read with strptime ``formats``; without ``%z`` the time is JST."""
+    with_z = [f for f in formats if "%z" in f or "%Z" in f]
+    plain = [f for f in formats if f not in with_z]
+    parts = []
+    if with_z:
+        lst = "[" + ", ".join(sql_literal(f) for f in with_z) + "]"
+        parts.append(f"timezone('UTC', try_strptime(trim({expr}), {lst}))")
+    if plain:
+        lst = "[" + ", ".join(sql_literal(f) for f in plain) + "]"
+        parts.append(
+            f"(CAST(try_strptime(trim({expr}), {lst}) AS TIMESTAMP) - INTERVAL {JST_OFFSET_MINUTES} MINUTE)"
+        )
+    return "coalesce(" + ", ".join(parts) + ")" if len(parts) > 1 else parts[0]
