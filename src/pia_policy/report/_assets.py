@@ -8,7 +8,7 @@ CSS = """
 :root{--fg:#1d2733;--muted:#5b6775;--line:#d8dee6;--bg:#f5f7fa;--card:#fff;--accent:#3b6ea5;
 --critical:#b00020;--high:#d9480f;--medium:#b7791f;--low:#4a7bb7}
 *{box-sizing:border-box}
-html{font-family:"Yu Gothic UI","Yu Gothic","Meiryo","Hiragino Sans","Hiragino Kaku Gothic ProN",
+html{font-family:"Segoe UI","Helvetica Neue",Arial,"Liberation Sans","Yu Gothic UI","Yu Gothic","Meiryo","Hiragino Sans","Hiragino Kaku Gothic ProN",
 "Noto Sans CJK JP","Noto Sans JP","IPAexGothic","IPAGothic","IPAPGothic",system-ui,sans-serif;
 color:var(--fg);background:var(--bg);font-size:14px;line-height:1.5}
 body{margin:0}
@@ -29,6 +29,7 @@ h3{font-size:14px;margin:8px 0 6px;color:var(--muted)}
 .card.sev-medium{border-top:4px solid var(--medium)}.card.sev-low{border-top:4px solid var(--low)}
 .grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:12px 24px}
 .chart{max-width:100%;height:auto;font-size:12px}
+figure{margin:0 0 8px}
 .chart .grid{stroke:#e6eaf0}.chart .axisline{stroke:#9aa5b1}
 .chart text{fill:#39424e;font-size:11px}.chart .value{font-size:11px}.chart .empty{fill:#8a96a3;font-size:13px}
 .chart rect.bar:hover{opacity:.75}

@@ -260,7 +260,7 @@ def _todo(findings: list[Finding], summary: dict[str, Any], counts: dict[str, in
         re_ = reply_by.isoformat() if reply_by else ""
         items.append("<li>" + _bi(
             f"{len(notices)} 所属あての通知を印刷・送付する（回答期限 {rj}）",
-            f"Print and send the notices to {len(notices)} departments (reply by {re_})",
+            f"Print and send the notices to {len(notices)} department(s) (reply by {re_})",
         ) + ' <a href="#notices">→</a></li>')
     rejected = counts.get("lines_rejected", 0) + counts.get("ledger_rows_rejected", 0)
     if rejected:
