@@ -126,15 +126,18 @@ def _section(rule_id: str, items: list[Finding], summary: dict[str, Any], number
             f"<td>{i}</td><td class=\"nowrap\">{_e(system)}</td><td class=\"mono\">{_e(f.account_id or '')}</td>"
             f"<td>{_e(period)}</td><td class=\"nowrap\">{count}</td><td class=\"reply\"></td></tr>"
         )
-    count_head = "件数" if rule_id == "LONG_SESSION" else "関連記録"
+    if rule_id == "LONG_SESSION":
+        date_head, count_head = "ログオン日時（和暦・西暦）", "回数"
+    else:
+        date_head, count_head = "日時（和暦・西暦）", "関連記録"
     return (
         f'<section class="rule" data-rule="{rule_id}"><h2>{number}　{escape(title)}</h2>'
         f"<p>{escape(intro)}</p>"
         f'<p class="basis">規則：{_e(rule_title)}（{rule_id}）<br>根拠：'
         + "／".join(_e(b) for b in bases)
         + "</p>"
-        "<table><thead><tr><th>No.</th><th>システム</th><th>ID</th><th>日時（和暦・西暦）</th>"
-        f"<th>{count_head}</th><th>回答（{escape(reply_label)}）</th></tr></thead><tbody>"
+        "<table><thead><tr><th>No.</th><th>システム</th><th>ID</th>"
+        f"<th>{date_head}</th><th>{count_head}</th><th>回答（{escape(reply_label)}）</th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table></section>"
     )
