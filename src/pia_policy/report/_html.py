@@ -176,7 +176,7 @@ def _findings_table(all_findings: list[Finding], max_rows: int) -> str:
     heads = [
         ("col_severity", "sev", "num"), ("col_rule", "rule", ""), ("col_department", "dept", ""),
         ("col_system", "system", ""), ("col_account", "account", ""), ("col_person", "person", ""),
-        ("col_count", "count", "num"), ("col_first", "first", ""), ("col_last", "last", ""),
+        ("col_count", "count", "num"), ("col_period", "first", ""),
         ("col_basis", "", ""), ("col_action", "", ""), ("col_evidence", "", ""),
     ]
     parts.append('<div class="tablewrap"><table class="findings" id="findings-table"><thead><tr>')
@@ -191,6 +191,9 @@ def _findings_table(all_findings: list[Finding], max_rows: int) -> str:
         sysj, syse = SYSTEM.get(f.system or "", (f.system or "", f.system or ""))
         first_html, first_key = _date_cell(f.first_ts)
         last_html, last_key = _date_cell(f.last_ts)
+        period = first_html
+        if last_key and last_key != first_key:
+            period += f"<br>～ {last_html}"
         dept = f.department or ""
         ev_items = "".join(
             f"<li><code>{_e(ev.file)}:{ev.line}</code>{(' ' + _e(ev.event_id)) if ev.event_id else ''}</li>"
@@ -213,8 +216,7 @@ def _findings_table(all_findings: list[Finding], max_rows: int) -> str:
             f'<td class="mono">{_e(f.account_id or "")}</td>'
             f'<td class="mono">{_e(f.person_id or "")}</td>'
             f'<td class="num" data-sort="{f.event_count}">{f.event_count:,}</td>'
-            f'<td class="date" data-sort="{first_key}">{first_html}</td>'
-            f'<td class="date" data-sort="{last_key}">{last_html}</td>'
+            f'<td class="date" data-sort="{first_key}">{period}</td>'
             f'<td class="basis">{_e(f.basis)}</td>'
             f'<td class="action">{_bi(mask(f.action), mask(action_en))}</td>'
             f"<td>{evidence}</td></tr>"

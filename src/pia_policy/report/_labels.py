@@ -82,6 +82,7 @@ UI: dict[str, tuple[str, str]] = {
     "col_count": ("件数", "Events"),
     "col_first": ("最初", "First"),
     "col_last": ("最後", "Last"),
+    "col_period": ("日時（最初～最後）", "First – last (JST)"),
     "col_basis": ("根拠（出典）", "Basis (citation)"),
     "col_action": ("対応", "Action"),
     "col_evidence": ("証跡", "Evidence"),
