@@ -7,6 +7,8 @@ import io
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from outputs_helpers import make_finding
 
 from pia_policy.models import Finding
@@ -70,3 +72,16 @@ def test_csv_empty_has_header(tmp_path: Path) -> None:
     raw, rows = read_csv(tmp_path / "out" / "findings.csv")
     assert rows == [list(FINDING_COLUMNS)]
     assert raw == b"\xef\xbb\xbf" + ",".join(FINDING_COLUMNS).encode() + b"\r\n"
+
+TRIGGERS = set("=+-@＝＋－＠")
+
+
+@given(st.text(alphabet=st.sampled_from(list("=+-@＝＋－＠ \u3000\t\rab1'\n\"")), max_size=12))
+def test_no_cell_starts_a_formula(value: str) -> None:
+    cell = safe_cell(value)
+    if cell.startswith("'") and not value.startswith("'"):
+        assert cell[1:] == value  # only ever one quote added, nothing else changed
+        assert value[:1] in ("\t", "\r") or value.lstrip()[:1] in TRIGGERS
+    else:
+        assert cell == value
+        assert value[:1] not in ("\t", "\r") and value.lstrip()[:1] not in TRIGGERS
