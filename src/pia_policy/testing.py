@@ -112,9 +112,9 @@ def moments(policy: Policy | None = None) -> st.SearchStrategy[dt.datetime]:
     last = max(v.in_force_from for v in vs)
     end = dt.datetime.combine(last, dt.time()) + dt.timedelta(days=365)
     boundaries = [dt.datetime.combine(v.in_force_from, dt.time()) for v in vs]
-    near = st.sampled_from(boundaries).flatmap(
-        lambda b: st.sampled_from([b, b - dt.timedelta(seconds=1), b + dt.timedelta(hours=12)])
-    )
+    near_values = sorted({x for b in boundaries for x in (b, b - dt.timedelta(seconds=1), b + dt.timedelta(hours=12))
+                          if x >= start})
+    near = st.sampled_from(near_values)
     return st.one_of(near, st.datetimes(min_value=start, max_value=end))
 
 
