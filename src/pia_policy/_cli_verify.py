@@ -1,4 +1,4 @@
-"""`pia-policy verify OUT_DIR [--key-file F]`: check output hashes and the summary signature."""
+"""`pia-policy verify OUT_DIR [--key-file F] [--data DATA_DIR]`: check output (and input) hashes and the signature."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("out_dir", metavar="OUT_DIR", type=Path, help="output directory of pia-policy audit")
     parser.add_argument("--key-file", type=Path, default=None,
                         help="signing key file (else $PIA_POLICY_SIGNING_KEY)")
+    parser.add_argument("--data", type=Path, default=None, metavar="DATA_DIR",
+                        help="also check the inputs listed in summary.json against DATA_DIR")
     parser.add_argument("--lang", choices=("ja", "en"), default=None,
                         help="message language (default: $PIA_POLICY_LANG or ja)")
     parser.set_defaults(func=run)
@@ -49,7 +51,12 @@ def run(args: argparse.Namespace) -> int:
         print(msg(f"エラー: 署名鍵を読み取れません: {exc}", f"error: cannot read the signing key: {exc}"),
               file=sys.stderr)
         return 2
-    problems = verify(out_dir, key)
+    data_dir: Path | None = args.data
+    if data_dir is not None and not data_dir.is_dir():
+        print(msg(f"エラー: データディレクトリがありません: {data_dir}", f"error: no such data directory: {data_dir}"),
+              file=sys.stderr)
+        return 2
+    problems = verify(out_dir, key, data_dir=data_dir)
     for problem in problems:
         print(msg(f"不一致: {problem}", f"FAIL: {problem}"))
     if problems:

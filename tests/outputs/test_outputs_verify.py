@@ -212,3 +212,29 @@ def test_cli_subprocess_exit_codes(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "pia_policy", "verify", str(out)], env=env, capture_output=True,
                          text=True, check=False)
     assert bad.returncode == 1 and "duplicates.jsonl" in bad.stdout
+
+
+def test_inputs_checked_against_data_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    (data / "events").mkdir(parents=True)
+    events = data / "events" / "a.jsonl"
+    events.write_bytes(b'{"event_id": "e1"}\n')
+    accounts = data / "accounts.csv"
+    accounts.write_bytes(b"account_id\nu1\n")
+    inputs = [{"path": p.relative_to(data).as_posix(), "role": r, "size": p.stat().st_size,
+               "sha256": hashlib.sha256(p.read_bytes()).hexdigest()} for p, r in ((events, "events"),
+                                                                                   (accounts, "accounts"))]
+    out = write_outputs(tmp_path / "out", findings=[], summary={"inputs": inputs}, rejected=[])
+    assert verify(out, data_dir=data) == []
+    assert main(["verify", str(out), "--data", str(data)]) == 0
+    events.write_bytes(b'{"event_id": "e2"}\n')  # same size, other content
+    accounts.unlink()
+    problems = verify(out, data_dir=data)
+    assert len(problems) == 2
+    assert "events/a.jsonl" in problems[0] and "変更" in problems[0]
+    assert "accounts.csv" in problems[1] and "ありません" in problems[1]
+    assert verify(out) == []  # inputs are only checked when asked
+    capsys.readouterr()
+    assert main(["verify", str(out), "--data", str(data), "--lang", "en"]) == 1
+    assert "input events/a.jsonl: changed since the audit" in capsys.readouterr().out
+    assert main(["verify", str(out), "--data", str(tmp_path / "nodata")]) == 2

@@ -50,13 +50,41 @@ def signature_state(summary: dict[str, Any], key: bytes | None) -> str:
     return "valid" if hmac.compare_digest(expected, signature["value"]) else "invalid"
 
 
-def verify(out_dir: Path | str, key: bytes | None = None) -> list[str]:
+def _check_inputs(summary: dict[str, Any], data_dir: Path) -> list[str]:
+    problems: list[str] = []
+    inputs = summary.get("inputs")
+    if not isinstance(inputs, list):
+        return [msg(f"{SUMMARY} に inputs の一覧がありません", f"{SUMMARY} has no inputs list")]
+    for entry in inputs:
+        recorded = entry.get("path") if isinstance(entry, dict) else None
+        if not isinstance(recorded, str) or not recorded:
+            problems.append(msg(f"inputs の項目が不正です: {entry!r}", f"invalid inputs entry: {entry!r}"))
+            continue
+        candidates = [Path(recorded)] if Path(recorded).is_absolute() else [data_dir / recorded, Path(recorded)]
+        path = next((c for c in candidates if c.is_file()), None)
+        if path is None:
+            problems.append(msg(f"入力 {recorded}: ファイルがありません", f"input {recorded}: file is missing"))
+            continue
+        size, digest = sha256_file(path)
+        if size != entry.get("size") or digest != entry.get("sha256"):
+            problems.append(
+                msg(
+                    f"入力 {recorded}: 監査時から変更されています (SHA-256 {digest}、記録 {entry.get('sha256')})",
+                    f"input {recorded}: changed since the audit (SHA-256 {digest}, recorded {entry.get('sha256')})",
+                )
+            )
+    return problems
+
+
+def verify(out_dir: Path | str, key: bytes | None = None, *, data_dir: Path | str | None = None) -> list[str]:
     """Problems found in ``out_dir`` (empty list: every hash and the signature hold).
 
     Checks: summary.json readable; every listed output present with its size and SHA-256;
     no file in the directory that summary.json does not list; the SPEC §5 files listed; with
-    ``key``, a signature present and valid. Raises FileNotFoundError when ``out_dir`` is not a
-    directory. Messages follow the officer language (Japanese by default).
+    ``key``, a signature present and valid; with ``data_dir``, every input listed in summary.json
+    (paths relative to ``data_dir``) still has its recorded size and SHA-256. Raises
+    FileNotFoundError when ``out_dir`` is not a directory. Messages follow the officer
+    language (Japanese by default).
     """
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
@@ -103,6 +131,9 @@ def verify(out_dir: Path | str, key: bytes | None = None) -> list[str]:
     for rel in SPEC_FILES:
         if rel not in listed and not (out_dir / rel).exists():
             problems.append(msg(f"{rel}: 必須の出力ファイルがありません", f"{rel}: required output file is missing"))
+
+    if data_dir is not None:
+        problems.extend(_check_inputs(summary, Path(data_dir)))
 
     state = signature_state(summary, key)
     if state == "malformed":
