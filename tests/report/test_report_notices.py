@@ -112,3 +112,15 @@ def test_safe_filename(name: str, expected: str) -> None:
 
 def test_safe_filename_length_is_bounded() -> None:
     assert len(safe_filename("課" * 300)) == 80
+
+
+def test_date_columns_only_where_the_findings_have_times(tmp_path: Path) -> None:
+    no_times = make_finding("ACCOUNT_NOT_REVOKED", account_id="r1", first_ts=None, last_ts=None, event_count=0)
+    with_times = make_finding("ACCOUNT_DORMANT", account_id="r2", first_ts="2024-12-01T00:00:00+09:00",
+                              last_ts=None, event_count=0)
+    _, notices = _notice(tmp_path, [no_times, with_times])
+    (html,) = notices.values()
+    revoked = html.split('data-rule="ACCOUNT_NOT_REVOKED"', 1)[1].split("</section>", 1)[0]
+    dormant = html.split('data-rule="ACCOUNT_DORMANT"', 1)[1].split("</section>", 1)[0]
+    assert "日時（和暦・西暦）" not in revoked
+    assert "日時（和暦・西暦）" in dormant and "令和6年12月1日 (2024-12-01) 00:00" in dormant

@@ -92,7 +92,8 @@ tr{page-break-inside:avoid;break-inside:avoid}
 th,td{border:1px solid #000;padding:1.2mm 1.6mm;font-size:9.5pt;vertical-align:top;text-align:left}
 th{background:#eee}
 td.reply{min-width:45mm;height:12mm}
-td.nowrap,th{white-space:nowrap}
+td.nowrap,.nw{white-space:nowrap}
+th small{font-weight:normal}
 .basis{font-size:9pt;margin:1mm 0}
 .deadline{border:2px solid #000;padding:2mm 4mm;margin:5mm 0;font-weight:bold}
 .mono{font-family:ui-monospace,Consolas,"DejaVu Sans Mono",monospace}
@@ -112,19 +113,22 @@ def _section(rule_id: str, items: list[Finding], summary: dict[str, Any], number
     )
     rule_title, rule_basis = _rule_meta(rule_id)
     bases = sorted({f.basis for f in items if f.basis}) or ([rule_basis] if rule_basis else [])
+    # account-level findings carry no times (SPEC §4): then the date columns are left out
+    with_dates = any(f.first_ts or f.last_ts or f.event_count for f in items)
     rows = []
     for i, f in enumerate(items, 1):
         system = SYSTEM.get(f.system or "", (f.system or "", ""))[0]
-        period = format_datetime(f.first_ts)
+        period = f'<span class="nw">{_e(format_datetime(f.first_ts))}</span>' if f.first_ts else ""
         if f.last_ts and f.last_ts != f.first_ts:
-            period += " ～ " + format_datetime(f.last_ts)
+            period += f'<br>～ <span class="nw">{_e(format_datetime(f.last_ts))}</span>'
         if not period:
             period = "―"
         count = f"{f.event_count:,}" if f.event_count else "―"
         rows.append(
             f"<tr data-rule=\"{_e(f.rule)}\" data-account=\"{_e(f.account_id or '')}\">"
             f"<td>{i}</td><td class=\"nowrap\">{_e(system)}</td><td class=\"mono\">{_e(f.account_id or '')}</td>"
-            f"<td>{_e(period)}</td><td class=\"nowrap\">{count}</td><td class=\"reply\"></td></tr>"
+            + (f"<td>{period}</td><td class=\"nowrap\">{count}</td>" if with_dates else "")
+            + "<td class=\"reply\"></td></tr>"
         )
     if rule_id == "LONG_SESSION":
         date_head, count_head = "ログオン日時（和暦・西暦）", "回数"
@@ -136,8 +140,9 @@ def _section(rule_id: str, items: list[Finding], summary: dict[str, Any], number
         f'<p class="basis">規則：{_e(rule_title)}（{rule_id}）<br>根拠：'
         + "／".join(_e(b) for b in bases)
         + "</p>"
-        "<table><thead><tr><th>No.</th><th>システム</th><th>ID</th>"
-        f"<th>{date_head}</th><th>{count_head}</th><th>回答（{escape(reply_label)}）</th></tr></thead><tbody>"
+        "<table><thead><tr><th class=\"nw\">No.</th><th class=\"nw\">システム</th><th>ID</th>"
+        + (f"<th>{date_head}</th><th class=\"nw\">{count_head}</th>" if with_dates else "")
+        + f"<th>回答<br><small>（{escape(reply_label)}）</small></th></tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table></section>"
     )
