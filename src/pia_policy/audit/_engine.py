@@ -35,6 +35,8 @@ __all__ = ["SCHEMA_VERSION", "EngineResult", "run_engine", "finding_id", "iso_js
 SCHEMA_VERSION = "1.0"
 OFFICER_ROLES: tuple[str, ...] = ("system_owner", "export_delegate", "info_system_manager")
 _EVIDENCE_LIMIT = 20
+_DAWN = dt.datetime(1900, 1, 1)
+_DUSK = dt.datetime(9999, 12, 31)
 _JST = dt.timedelta(hours=9)
 _SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES))}  # critical 0 … low 3
 #: Key columns of a request, in the order they are joined into ``req_key``.
@@ -85,7 +87,8 @@ def _has(present: Any, name: str) -> bool:
 
 def _create_support_tables(con: duckdb.DuckDBPyConnection, policy: Any, as_of_utc: dt.datetime) -> None:
     con.execute("CREATE OR REPLACE TABLE policy_versions (version VARCHAR, from_at TIMESTAMP, to_at TIMESTAMP)")
-    rows = [(str(v), f, t) for v, f, t in policy.version_table()]
+    # Open bounds become far-away instants so that the lookup is a plain range join.
+    rows = [(str(v), f or _DAWN, t or _DUSK) for v, f, t in policy.version_table()]
     if rows:
         con.executemany("INSERT INTO policy_versions VALUES (?, ?, ?)", rows)
     con.execute("CREATE OR REPLACE TABLE business_departments (department VARCHAR)")
@@ -115,9 +118,7 @@ def _create_support_tables(con: duckdb.DuckDBPyConnection, policy: Any, as_of_ut
 
 def _build_ev(con: duckdb.DuckDBPyConnection, policy: Any) -> int:
     """Create ``ev`` and return the number of distinct requests decided."""
-    key_expr = "CONCAT_WS('|', " + ", ".join(
-        f"COALESCE(CAST({c} AS VARCHAR), '~')" for c in _KEY_COLUMNS
-    ) + ")"
+    cols = ", ".join(_KEY_COLUMNS)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE ev_base AS
@@ -145,21 +146,20 @@ def _build_ev(con: duckdb.DuckDBPyConnection, policy: Any) -> int:
           FROM events e
           LEFT JOIN ledger l ON l.system = e.system AND l.account_id = e.account_id
           LEFT JOIN policy_versions v
-            ON (v.from_at IS NULL OR v.from_at <= e.ts) AND (v.to_at IS NULL OR e.ts < v.to_at)
+            ON v.from_at <= e.ts AND e.ts < v.to_at
           LEFT JOIN off ON off.event_id = e.event_id
         )
-        SELECT b.*, CASE WHEN b.known AND b.version IS NOT NULL THEN {key_expr} END AS req_key FROM b
+        SELECT b.*, b.known AND b.version IS NOT NULL AS decidable, HASH({cols}) AS req_hash FROM b
         """
     )
-    cols = ", ".join(_KEY_COLUMNS)
     keys = con.execute(
-        f"SELECT DISTINCT req_key, {cols} FROM ev_base WHERE req_key IS NOT NULL ORDER BY req_key"
+        f"SELECT DISTINCT req_hash, {cols} FROM ev_base WHERE decidable ORDER BY ALL"
     ).fetchall()
-    out_key: list[str] = []
+    columns: dict[str, list[Any]] = {c: [] for c in ("req_hash",) + _KEY_COLUMNS}
     out_allowed: list[bool] = []
     out_rule: list[str | None] = []
     for row in keys:
-        k = dict(zip(("req_key",) + _KEY_COLUMNS, row))
+        k = dict(zip(("req_hash",) + _KEY_COLUMNS, row))
         roles = {r for r in (k["roles"] or "").split(";") if r}
         for flag, role in zip(("off_system_owner", "off_export_delegate", "off_info_system_manager"), OFFICER_ROLES):
             if k[flag]:
@@ -178,12 +178,15 @@ def _build_ev(con: duckdb.DuckDBPyConnection, policy: Any) -> int:
             method=k["req_method"],
         )
         decision = policy.decide(req)
-        out_key.append(k["req_key"])
+        for c in columns:
+            columns[c].append(k[c])
         out_allowed.append(bool(decision.allowed))
         out_rule.append(None if decision.allowed else (decision.rule or "ACCESS_DENIED_BY_POLICY"))
+    types = {c: (pa.int32() if c.startswith("off_") else pa.string()) for c in _KEY_COLUMNS}
     decisions = pa.table(
         {
-            "req_key": pa.array(out_key, pa.string()),
+            "k_req_hash": pa.array(columns["req_hash"], pa.uint64()),
+            **{f"k_{c}": pa.array(columns[c], types[c]) for c in _KEY_COLUMNS},
             "allowed": pa.array(out_allowed, pa.bool_()),
             "deny_rule": pa.array(out_rule, pa.string()),
         }
@@ -191,10 +194,14 @@ def _build_ev(con: duckdb.DuckDBPyConnection, policy: Any) -> int:
     con.register("decisions_arrow", decisions)
     con.execute("CREATE OR REPLACE TEMP TABLE decisions AS SELECT * FROM decisions_arrow")
     con.unregister("decisions_arrow")
+    # The hash finds the candidate row; the column comparisons make the match exact.
+    join = "b.req_hash = d.k_req_hash AND " + " AND ".join(
+        f"b.{c} IS NOT DISTINCT FROM d.k_{c}" for c in _KEY_COLUMNS)
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE ev AS
-        SELECT b.*, d.allowed, d.deny_rule FROM ev_base b LEFT JOIN decisions d ON d.req_key = b.req_key
+        SELECT b.* EXCLUDE (decidable, req_hash), d.allowed, d.deny_rule
+        FROM ev_base b LEFT JOIN decisions d ON b.decidable AND {join}
         """
     )
     con.execute("DROP TABLE ev_base")
