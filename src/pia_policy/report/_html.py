@@ -126,9 +126,9 @@ def _timeline(chart_id: str, keys: list[str], counts: dict[str, int], color: str
     return column_chart(chart_id, bars, color=color, label_every=3 if hours else None)
 
 
-def _section(sid: str, title_key: str, inner: str, extra_class: str = "") -> str:
-    cls = f' class="{extra_class}"' if extra_class else ""
-    return f'<section id="{sid}"{cls}><h2>{_ui(title_key)}</h2>{inner}</section>'
+def _section(sid: str, title_key: str, inner: str) -> str:
+    """A titled section; ``title_key`` is a key of UI."""
+    return f'<section id="{sid}"><h2>{_ui(title_key)}</h2>{inner}</section>'
 
 
 def _card(attr: str, key: str, value: int, ja: str, en: str, cls: str = "") -> str:
@@ -353,8 +353,7 @@ def _charts(summary: dict[str, Any], findings: list[Finding], by_rule: dict[str,
         + "</div>"
     )
     return (
-        _section("charts", "findings_by_rule", findings_html).replace(
-            f"<h2>{_ui('findings_by_rule')}</h2>", f"<h2>{_bi('指摘の内訳', 'Findings breakdown')}</h2>", 1)
+        _section("charts", "breakdown", findings_html)
         + _section("timeline", "timeline", timeline_html)
     )
 

@@ -52,6 +52,7 @@ UI: dict[str, tuple[str, str]] = {
     "overview": ("概要", "Overview"),
     "findings_total": ("指摘件数", "Findings"),
     "findings_by_severity": ("重大度別の指摘", "Findings by severity"),
+    "breakdown": ("指摘の内訳", "Findings breakdown"),
     "findings_by_rule": ("規則別の指摘", "Findings by rule"),
     "findings_by_department": ("所属別の指摘", "Findings by department"),
     "findings_by_system": ("システム別の指摘", "Findings by system"),
