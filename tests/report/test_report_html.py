@@ -10,6 +10,7 @@ from _report_helpers import MY_NUMBER, chart_values, make_finding, make_summary,
 
 from pia_policy import rules
 from pia_policy.report import write_reports
+from pia_policy.report._html import SIBLING_FILES
 
 
 def _write(tmp_path: Path, findings, summary=None, **kw):  # type: ignore[no-untyped-def]
@@ -39,10 +40,11 @@ def test_self_contained_no_network_reference(tmp_path: Path, sample_findings) ->
     assert not [e for e in doc.elements if e.tag in ("img", "iframe", "object", "embed")]
     assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", html)
     assert "@import" not in html and "url(" not in html
-    # every internal link goes to a notice written beside the report, or an anchor
+    # every link goes to an anchor, a notice written beside the report, or a SPEC §5 file beside it
     for a in doc.find("a"):
         href = a.attrs.get("href") or ""
-        assert href.startswith("#") or href.startswith("notices/"), href
+        assert href.startswith("#") or href.startswith("notices/") or href in SIBLING_FILES, href
+    assert {a.attrs.get("href") for a in doc.having("data-sibling", "a")} == set(SIBLING_FILES)
 
 
 def test_cards_and_charts_carry_the_summary_numbers(tmp_path: Path, sample_findings) -> None:  # type: ignore[no-untyped-def]

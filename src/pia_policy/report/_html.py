@@ -16,13 +16,15 @@ from ._labels import COUNT, REJECT_REASON, SEVERITY, SYSTEM, UI
 from ._svg import Bar, column_chart, hbar_chart
 from ._wareki import JST, format_date, format_datetime, to_jst, to_wareki
 
-__all__ = ["NoticeLink", "render_report", "rule_titles", "SEVERITY_ORDER"]
+__all__ = ["NoticeLink", "render_report", "rule_titles", "SEVERITY_ORDER", "SIBLING_FILES"]
 
 #: Highest severity first.
 SEVERITY_ORDER: tuple[str, ...] = tuple(reversed(SEVERITIES))
 _SEV_COLOR = {"critical": "#b00020", "high": "#d9480f", "medium": "#b7791f", "low": "#4a7bb7"}
 #: Keys the breakdowns use for "no department / no system".
 _NO_DEPT = frozenset({"", "-", "null", "None"})
+#: The SPEC §5 files written beside the report (linked from it).
+SIBLING_FILES: tuple[str, ...] = ("findings.csv", "findings.jsonl", "summary.json", "rejected.jsonl")
 #: Evidence references shown per row (findings.jsonl has the first 20).
 _EVIDENCE_SHOWN = 5
 _HOURS = tuple(f"{h:02d}" for h in range(24))
@@ -452,6 +454,8 @@ def _inputs(summary: dict[str, Any], counts: dict[str, int]) -> str:
                 f"<td class=\"mono\">{_e(str(item.get('sha256', ''))[:16])}</td></tr>"
             )
         parts.append("</tbody></table>")
+    files = " ".join(f'<a href="{name}" data-sibling="{name}">{name}</a>' for name in SIBLING_FILES)
+    parts.append(f"<h3>{_bi('同じフォルダのファイル', 'Files beside this report')}</h3><p>{files}</p>")
     return _section("inputs", "inputs", "".join(parts))
 
 
