@@ -124,3 +124,12 @@ def test_date_columns_only_where_the_findings_have_times(tmp_path: Path) -> None
     dormant = html.split('data-rule="ACCOUNT_DORMANT"', 1)[1].split("</section>", 1)[0]
     assert "日時（和暦・西暦）" not in revoked
     assert "日時（和暦・西暦）" in dormant and "令和6年12月1日 (2024-12-01) 00:00" in dormant
+
+
+def test_audit_date_from_as_of_else_audit_time_in_jst() -> None:
+    from pia_policy.report import audit_date
+
+    assert audit_date({"as_of": "2025-04-02", "audit_time": "2030-01-01T00:00:00Z"}).isoformat() == "2025-04-02"
+    # 15:00 UTC is 00:00 JST of the next day; one second earlier is still the same day
+    assert audit_date({"audit_time": "2025-04-01T15:00:00Z"}).isoformat() == "2025-04-02"
+    assert audit_date({"audit_time": "2025-04-01T14:59:59Z"}).isoformat() == "2025-04-01"
