@@ -238,3 +238,33 @@ def test_inputs_checked_against_data_dir(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["verify", str(out), "--data", str(data), "--lang", "en"]) == 1
     assert "input events/a.jsonl: changed since the audit" in capsys.readouterr().out
     assert main(["verify", str(out), "--data", str(tmp_path / "nodata")]) == 2
+
+
+def counted_out(tmp_path: Path, counts: dict[str, int], by_rule: dict[str, int]) -> Path:
+    return write_outputs(tmp_path / "out", findings=[make_finding(i) for i in range(2)],
+                         summary={"counts": counts, "findings_by_rule": by_rule},
+                         rejected=rejected_rows(3),
+                         duplicates=[{"file": "f", "line": 2, "event_id": "e", "first_file": "f", "first_line": 1}])
+
+
+GOOD_COUNTS = {"lines_read": 9, "events_evaluated": 6, "duplicates": 1, "lines_rejected": 2, "ledger_rows_rejected": 1}
+
+
+def test_counts_consistent(tmp_path: Path) -> None:
+    out = counted_out(tmp_path, GOOD_COUNTS, {"ACCESS_AFTER_REVOCATION": 2, "BULK_ACCESS": 0})
+    assert verify(out) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "by_rule", "needle"),
+    [
+        ({"lines_rejected": 1, "lines_read": 8}, {"A": 2}, "rejected.jsonl"),  # a rejected line unaccounted for
+        ({"duplicates": 2, "lines_read": 10}, {"A": 2}, "duplicates.jsonl"),
+        ({}, {"A": 3}, "findings.jsonl"),
+        ({"lines_read": 10}, {"A": 2}, "10"),  # read != evaluated + duplicates + rejected
+    ],
+)
+def test_counts_inconsistent(tmp_path: Path, change: dict[str, int], by_rule: dict[str, int], needle: str) -> None:
+    out = counted_out(tmp_path, {**GOOD_COUNTS, **change}, by_rule)
+    problems = verify(out)
+    assert len(problems) == 1 and needle in problems[0], problems

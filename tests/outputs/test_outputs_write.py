@@ -27,7 +27,7 @@ def summary(**over: object) -> dict[str, object]:
     data: dict[str, object] = {
         "schema_version": "1.0",
         "inputs": [{"path": "data/events/a.jsonl", "role": "events", "size": 10, "sha256": "ab" * 32}],
-        "counts": {"lines_read": 3, "events_evaluated": 1, "duplicates": 1, "lines_rejected": 1},
+        "counts": {"lines_read": 4, "events_evaluated": 1, "duplicates": 1, "lines_rejected": 2},
         "run": {"started_at": "2026-04-02T00:00:00Z", "finished_at": "2026-04-02T00:00:01Z", "seconds": 1.25},
     }
     data.update(over)
@@ -94,7 +94,9 @@ def test_my_numbers_masked_in_every_file(tmp_path: Path) -> None:
 
     duplicates = [{"file": "a", "line": 2, "event_id": f"ev-{MY_NUMBER}", "first_file": "a", "first_line": 1}]
     out = write(tmp_path / "out", findings=[finding], rejected=rejected, duplicates=duplicates,
-                summary=summary(note=f"{MY_NUMBER}", by={MY_NUMBER: 1}), extras=extras)
+                summary=summary(note=f"{MY_NUMBER}", by={MY_NUMBER: 1},
+                                counts={"lines_read": 3, "events_evaluated": 1, "duplicates": 1, "lines_rejected": 1}),
+                extras=extras)
     seen_not = 0
     for path in sorted(p for p in out.rglob("*") if p.is_file()):
         raw = path.read_bytes()

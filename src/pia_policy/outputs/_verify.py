@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import os
@@ -50,6 +51,47 @@ def signature_state(summary: dict[str, Any], key: bytes | None) -> str:
     return "valid" if hmac.compare_digest(expected, signature["value"]) else "invalid"
 
 
+def _hash_and_count(path: Path) -> tuple[int, str, int]:
+    digest = hashlib.sha256()
+    size = lines = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+    return size, digest.hexdigest(), lines
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _check_counts(summary: dict[str, Any], line_counts: dict[str, int]) -> list[str]:
+    """Every line accounted for: the summary's counts against the lines of the JSONL files."""
+    problems: list[str] = []
+    counts = summary.get("counts") if isinstance(summary.get("counts"), dict) else {}
+    by_rule = summary.get("findings_by_rule")
+    expected: dict[str, int | None] = {}
+    if isinstance(by_rule, dict) and all(_int(v) is not None for v in by_rule.values()):
+        expected["findings.jsonl"] = sum(by_rule.values())
+    rejected = _int(counts.get("lines_rejected"))
+    if rejected is not None:
+        expected["rejected.jsonl"] = rejected + (_int(counts.get("ledger_rows_rejected")) or 0)
+    expected["duplicates.jsonl"] = _int(counts.get("duplicates"))
+    for rel, want in expected.items():
+        have = line_counts.get(rel)
+        if want is not None and have is not None and have != want:
+            problems.append(msg(f"{rel}: {have} 行ですが summary.json の件数は {want} です",
+                                f"{rel}: {have} lines but summary.json counts {want}"))
+    read, evaluated, dups = (_int(counts.get(k)) for k in ("lines_read", "events_evaluated", "duplicates"))
+    if None not in (read, evaluated, dups, rejected) and read != evaluated + dups + rejected:  # type: ignore[operator]
+        problems.append(msg(
+            f"件数が合いません: 読んだ行 {read} ≠ 評価 {evaluated} + 重複 {dups} + 除外 {rejected}",
+            f"counts do not add up: lines read {read} != evaluated {evaluated} + duplicates {dups} + rejected {rejected}",
+        ))
+    return problems
+
+
 def _check_inputs(summary: dict[str, Any], data_dir: Path) -> list[str]:
     problems: list[str] = []
     inputs = summary.get("inputs")
@@ -81,7 +123,9 @@ def verify(out_dir: Path | str, key: bytes | None = None, *, data_dir: Path | st
 
     Checks: summary.json readable; every listed output present with its size and SHA-256;
     no file in the directory that summary.json does not list; the SPEC §5 files listed; with
-    ``key``, a signature present and valid; with ``data_dir``, every input listed in summary.json
+    ``key``, a signature present and valid; the line counts of findings/rejected/duplicates and
+    ``lines_read = events_evaluated + duplicates + lines_rejected`` as the summary states them
+    (when it has those counts); with ``data_dir``, every input listed in summary.json
     (paths relative to ``data_dir``) still has its recorded size and SHA-256. Raises
     FileNotFoundError when ``out_dir`` is not a directory. Messages follow the officer
     language (Japanese by default).
@@ -105,6 +149,7 @@ def verify(out_dir: Path | str, key: bytes | None = None, *, data_dir: Path | st
         problems.append(msg(f"{SUMMARY} に outputs の一覧がありません", f"{SUMMARY} has no outputs list"))
         outputs = []
     listed: set[str] = set()
+    line_counts: dict[str, int] = {}
     for entry in outputs:
         rel = _safe_rel(entry.get("path")) if isinstance(entry, dict) else None
         if rel is None:
@@ -118,7 +163,8 @@ def verify(out_dir: Path | str, key: bytes | None = None, *, data_dir: Path | st
         if not path.is_file():
             problems.append(msg(f"{rel}: ファイルがありません", f"{rel}: file is missing"))
             continue
-        size, digest = sha256_file(path)
+        size, digest, lines = _hash_and_count(path)
+        line_counts[rel] = lines
         if size != entry.get("size") or digest != entry.get("sha256"):
             problems.append(
                 msg(
@@ -132,6 +178,8 @@ def verify(out_dir: Path | str, key: bytes | None = None, *, data_dir: Path | st
         if rel not in listed and not (out_dir / rel).exists():
             problems.append(msg(f"{rel}: 必須の出力ファイルがありません", f"{rel}: required output file is missing"))
 
+    if not problems:  # the files are the ones written: do they agree with the summary's counts?
+        problems.extend(_check_counts(summary, line_counts))
     if data_dir is not None:
         problems.extend(_check_inputs(summary, Path(data_dir)))
 
