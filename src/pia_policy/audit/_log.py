@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any, Callable, TextIO
 
 import structlog
+
+from .._i18n import msg
 
 __all__ = ["run_logger", "tty_progress"]
 
@@ -24,7 +27,7 @@ def run_logger(stream: TextIO | None = None) -> Callable[..., None]:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.JSONRenderer(ensure_ascii=False, sort_keys=True),
         ],
-        logger_name="pia_policy.audit",
+        name="pia_policy.audit",
     )
 
     def log(event: str, **fields: Any) -> None:
@@ -45,11 +48,18 @@ class _RichProgress:
             console=Console(stderr=True), transient=True,
         )
         self._task = self._progress.add_task("pia-policy audit", total=None)
+        self._started = time.perf_counter()
         self._progress.start()
 
     def __call__(self, *args: Any, **kwargs: Any) -> None:
-        parts = [str(a) for a in args] + [f"{k}={v}" for k, v in kwargs.items()]
-        self._progress.update(self._task, description=" ".join(parts)[:120] or "pia-policy audit")
+        if len(args) == 3 and all(isinstance(a, int) for a in args):  # ingest: (files_done, files_total, lines)
+            done, total, lines = args
+            rate = lines / max(time.perf_counter() - self._started, 1e-6)
+            text = msg(f"ファイル {done}/{total}・{lines:,} 行・{rate:,.0f} 行/秒",
+                       f"files {done}/{total}, {lines:,} lines, {rate:,.0f} lines/s")
+        else:
+            text = " ".join([str(a) for a in args] + [f"{k}={v}" for k, v in kwargs.items()])
+        self._progress.update(self._task, description=text[:120] or "pia-policy audit")
 
     def stage(self, text: str) -> None:
         self._progress.update(self._task, description=text)
