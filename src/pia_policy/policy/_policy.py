@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import threading
 from dataclasses import dataclass, field
@@ -63,6 +64,18 @@ def to_utc_naive(when: Moment) -> dt.datetime:
     return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
+def _jst_naive(when: Moment) -> dt.datetime:
+    """Naive JST datetime of a time (fast path for naive datetimes)."""
+    if type(when) is dt.datetime and when.tzinfo is None:
+        return when
+    value = _parse_moment(when)
+    if not isinstance(value, dt.datetime):
+        return dt.datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(JST).replace(tzinfo=None)
+
+
 def jst_date(when: Moment) -> dt.date:
     """The JST day of a time (naive = JST)."""
     value = _parse_moment(when)
@@ -85,7 +98,14 @@ class _State:
     reference: CasbinEvaluator
     citations: dict[str, dict[str, Any]]
     business: frozenset[str]
-    cache: dict[AccessRequest, Decision] = field(default_factory=dict)
+    cache: dict[tuple[Any, ...], Decision] = field(default_factory=dict)
+    starts: list[dt.datetime] = field(default_factory=list)
+    ends: list[dt.datetime | None] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.starts = [dt.datetime.combine(v.in_force_from, dt.time()) for v in self.source.versions]
+        self.ends = [dt.datetime.combine(v.in_force_to, dt.time()) if v.in_force_to else None
+                     for v in self.source.versions]
 
     def citation(self, line_id: str) -> str:
         return str(self.citations.get(line_id, {}).get("citation", ""))
@@ -251,12 +271,18 @@ class Policy:
 
     def version_at(self, when: Moment) -> PolicyVersion:
         """The version in force at ``when`` (datetime, date or ISO string; naive = JST)."""
-        day = jst_date(when)
-        for v in self._state.source.versions:
-            if v.in_force_from <= day and (v.in_force_to is None or day < v.in_force_to):
-                return v
-        first = self._state.source.versions[0]
-        raise ValueError(f"no policy version in force on {day} (first version {first.id} from {first.in_force_from})")
+        return self._version_at(self._state, _jst_naive(when))
+
+    @staticmethod
+    def _version_at(st: _State, t: dt.datetime) -> PolicyVersion:
+        i = bisect.bisect_right(st.starts, t) - 1
+        if i >= 0:
+            end = st.ends[i]
+            if end is None or t < end:
+                return st.source.versions[i]
+        first = st.source.versions[0]
+        raise ValueError(f"no policy version in force on {t.date()} "
+                         f"(versions: {first.id} from {first.in_force_from} ... ; gaps are not covered)")
 
     def version_table(self) -> list[tuple[str, dt.datetime, dt.datetime | None]]:
         """(id, from_utc, to_utc) per version, naive UTC, ``to`` exclusive, for SQL joins."""
@@ -269,13 +295,15 @@ class Policy:
     def decide(self, req: AccessRequest) -> Decision:
         """The decision for one request from the compiled policy (cached per distinct request)."""
         st = self._state
-        hit = st.cache.get(req)
+        key = (req.version, req.department, req.employment, req.roles, req.permission, req.action,
+               req.resource, req.affair, req.recipient_department, req.method)
+        hit = st.cache.get(key)
         if hit is not None:
             return hit
         decision = _decide(req, st.compiled, st.vocab, st.citation)
         if len(st.cache) >= _CACHE_MAX:
             st.cache.clear()
-        st.cache[req] = decision
+        st.cache[key] = decision
         return decision
 
     def decide_with_casbin(self, req: AccessRequest) -> Decision:
@@ -318,27 +346,45 @@ class Policy:
                      method: str | None = None, officer_roles: Iterable[str] = (),
                      officers: Iterable[Officer] | None = None) -> Decision:
         """May this account do ``action`` on ``resource`` in ``affair`` at ``at``?"""
-        when = at if at is not None else dt.datetime.now(JST)
-        version = self.version_at(when).id
-        t = to_utc_naive(when)
+        st = self._state
+        t = at if type(at) is dt.datetime and at.tzinfo is None else _jst_naive(at if at is not None else dt.datetime.now(JST))
+        i = bisect.bisect_right(st.starts, t) - 1
+        end = st.ends[i] if i >= 0 else None
+        version = st.source.versions[i].id if i >= 0 and (end is None or t < end) else self._version_at(st, t).id
+        if account.revoked_at is not None or account.expires_at is not None:
+            denied = self._revoked(account, t, version)
+            if denied is not None:
+                return denied
+        roles = account.roles
+        if officer_roles:
+            roles = roles | frozenset(officer_roles)
+        if officers is not None:
+            roles = roles | self.officer_roles(account, officers, t)
+        key = (version, account.department, account.employment, roles, account.permission, action,
+               resource, affair, recipient_department, method)
+        hit = st.cache.get(key)
+        if hit is not None:
+            return hit
+        # fields come typed from Account and the arguments: skip re-validation on this hot path
+        req = AccessRequest.model_construct(
+            version=version, system=account.system, department=account.department,
+            employment=account.employment, roles=roles, permission=account.permission,
+            action=action, resource=resource, affair=affair,
+            recipient_department=recipient_department, method=method,
+        )
+        return self.decide(req)
+
+    @staticmethod
+    def _revoked(account: Account, t: dt.datetime, version: str) -> Decision | None:
         for label, limit in (("revoked_at", account.revoked_at), ("expires_at", account.expires_at)):
-            if limit is not None and t >= to_utc_naive(limit):
+            if limit is not None and t >= _jst_naive(limit):
                 rule = rules.get("ACCESS_AFTER_REVOCATION")
                 return Decision(
                     allowed=False, rule=rule.id, version=version, basis=rule.basis, remedy=rule.remedy_ja,
                     explanation=msg(f"アカウントは {label} ({limit.isoformat()}) 以降で無効",
                                     f"account is invalid from {label} ({limit.isoformat()})"),
                 )
-        roles = set(account.roles) | set(officer_roles)
-        if officers is not None:
-            roles |= self.officer_roles(account, officers, when)
-        req = AccessRequest(
-            version=version, system=account.system, department=account.department,
-            employment=account.employment, roles=frozenset(roles), permission=account.permission,
-            action=action, resource=resource, affair=affair,
-            recipient_department=recipient_department, method=method,
-        )
-        return self.decide(req)
+        return None
 
     def __repr__(self) -> str:
         return f"Policy(origin={self.origin!r}, versions={[v.id for v in self.versions]})"
