@@ -100,3 +100,15 @@ def test_invalid_csv_reported_and_rest_still_checked(policy_copy: Path) -> None:
 def test_wildcard_affair(policy_copy: Path) -> None:
     n = _append(policy_copy, "policy.csv", "p,kouki_staff,grp:holder,kihon_joho,view,*,2020,*,*,*,staff-view\n")
     assert _codes(policy_copy) == {"wildcard_affair": [("policy.csv", n)]}
+
+
+def test_version_without_my_number_affairs(policy_copy: Path) -> None:
+    meta = policy_copy / "metadata.toml"
+    text = meta.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    idx = max(i for i, line in enumerate(lines) if line.startswith("my_number_affairs"))
+    del lines[idx]
+    meta.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    codes = _codes(policy_copy)
+    assert list(codes) == ["missing_my_number_affairs"]
+    assert codes["missing_my_number_affairs"][0][0] == "metadata.toml"

@@ -146,3 +146,16 @@ def test_load_from_installed_layout(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code, str(site)], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "True"
+
+
+def test_reload_from_files(policy_copy: Path) -> None:
+    p = Policy.load(policy_copy)
+    assert p.check_transfer("保護課", "gaikokujin_hogo", at="2025-06-01").allowed
+    csv_path = policy_copy / "policy.csv"
+    kept = [line for line in csv_path.read_text(encoding="utf-8").splitlines()
+            if not (line.endswith(",bessi1-1-transfer") and ",2025-03-24," in line)]
+    csv_path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    assert p.check_transfer("保護課", "gaikokujin_hogo", at="2025-06-01").allowed  # cached generation
+    p.reload()
+    assert p.check_transfer("保護課", "gaikokujin_hogo", at="2025-06-01").rule == "TRANSFER_NOT_PERMITTED"
+    assert p.check_transfer("保護課", "gaikokujin_hogo", at="2025-12-01").allowed  # the next version is untouched

@@ -138,6 +138,10 @@ def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | 
     mn_affairs = {v.id: set(next((x.get("my_number_affairs", []) for x in meta["versions"] if str(x["id"]) == v.id), []))
                   for v in versions}
 
+    for x in meta["versions"]:
+        if "my_number_affairs" not in x:
+            problems.append(LintProblem(str(meta_path), _find_line(meta_text, f'"{x.get("id")}"'), "missing_my_number_affairs",
+                                        f"version {x.get('id')} lists no my_number_affairs (別添3 I-1②); kojin_bango grants cannot be checked"))
     g2_parents: dict[str, set[str]] = defaultdict(set)
     g3_parents: dict[str, set[str]] = defaultdict(set)
     g4_children: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
@@ -191,7 +195,8 @@ def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | 
             problems.append(LintProblem(pl.file, pl.line, "wildcard_affair",
                                         f"line {lid!r} allows {act} without an affair (aff \"*\")"))
         grants_mn = obj == "*" or mn_resource == obj or obj in _closure(g3_parents, mn_resource)
-        if grants_mn and act in MY_NUMBER_USE_ACTIONS and ver in mn_affairs:
+        declared = any(str(x.get("id")) == ver and "my_number_affairs" in x for x in meta["versions"])
+        if grants_mn and act in MY_NUMBER_USE_ACTIONS and declared:
             if aff == "*":
                 granted = {"*"}
             else:
