@@ -18,6 +18,7 @@ from ._fields import REJECT_REASONS, REQUIRED_FIELDS, STRUCTURAL_REASONS
 from ._ledger import LEDGERS, read_ledger
 from ._mapping import Mapping, load_mappings, mapping_for, normalise_encoding
 from ._sql import STAGE_COLUMNS, create_stage_sql, csv_fields_sql, json_fields_sql, validate_sql
+from ._time import sql_literal as lit
 from ._stream import BOM, FileStream, batches, discover_events, expand_bad, pieces_table, utf8_valid_file
 
 __all__ = ["IngestResult", "ingest", "DEFAULT_BATCH_BYTES"]
@@ -150,7 +151,7 @@ class _Ingest:
                 self.con.unregister(_BATCH)
                 tbl = expand_bad(tbl.drop_columns(["pi"]), bad, codec)
                 self.con.register(_BATCH, tbl)
-            self.con.execute(f"INSERT INTO {_STAGE} {validate_sql(fields_sql(_BATCH), self.as_of, mapping)}")
+            self.con.execute(f"INSERT INTO {_STAGE} {validate_sql('(' + fields_sql(_BATCH) + ')', self.as_of, mapping)}")
         finally:
             self.con.unregister(_BATCH)
 
@@ -299,29 +300,49 @@ def ingest(
 
 
 def _finalise(con: duckdb.DuckDBPyConnection, ledgers: list[Any], run: _Ingest, files: list[Any]) -> dict[str, Any]:
-    ev_cols = ", ".join(f"s.{c}" for c, _ in STAGE_COLUMNS[6:])
+    names = "[" + ", ".join(lit(ev.rel) for ev in files) + "]"
+    value_cols = ", ".join(c for c, _ in STAGE_COLUMNS[6:])
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _pia_valid AS
-        SELECT file_idx, line, {", ".join(c for c, _ in STAGE_COLUMNS[6:])},
-               row_number() OVER w AS rn, first_value(file_idx) OVER w AS first_idx, first_value(line) OVER w AS first_line
-        FROM {_STAGE} WHERE reason IS NULL
-        WINDOW w AS (PARTITION BY event_id ORDER BY file_idx, line)"""
+        f"""CREATE OR REPLACE TEMP TABLE _pia_dupids AS
+        SELECT event_id FROM {_STAGE} WHERE reason IS NULL GROUP BY event_id HAVING count(*) > 1"""
     )
-    con.execute(
-        f"""CREATE OR REPLACE TABLE events AS
-        SELECT f.file, s.file_idx, s.line, {ev_cols.replace('s.ts', 's.ts')}
-        FROM _pia_valid s JOIN {_FILES} f USING (file_idx) WHERE s.rn = 1 ORDER BY s.file_idx, s.line"""
-    )
-    con.execute(
-        f"""CREATE OR REPLACE TABLE duplicates AS
-        SELECT f.file, s.line, s.event_id, ff.file AS first_file, s.first_line
-        FROM _pia_valid s JOIN {_FILES} f USING (file_idx) JOIN {_FILES} ff ON ff.file_idx = s.first_idx
-        WHERE s.rn > 1 ORDER BY s.file_idx, s.line"""
-    )
+    has_dups = con.execute("SELECT count(*) FROM _pia_dupids").fetchone()[0]  # type: ignore[index]
+    if not has_dups:
+        con.execute(
+            f"""CREATE OR REPLACE TABLE events AS
+            SELECT {names}[file_idx + 1] AS file, file_idx, line, {value_cols} FROM {_STAGE} WHERE reason IS NULL"""
+        )
+        con.execute(
+            "CREATE OR REPLACE TABLE duplicates (file VARCHAR, line BIGINT, event_id VARCHAR, "
+            "first_file VARCHAR, first_line BIGINT)"
+        )
+    else:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _pia_later AS
+            SELECT * FROM (
+              SELECT file_idx, line, event_id, row_number() OVER w AS rn,
+                     first_value(file_idx) OVER w AS first_idx, first_value(line) OVER w AS first_line
+              FROM {_STAGE} SEMI JOIN _pia_dupids USING (event_id) WHERE reason IS NULL
+              WINDOW w AS (PARTITION BY event_id ORDER BY file_idx, line))
+            WHERE rn > 1"""
+        )
+        con.execute(
+            f"""CREATE OR REPLACE TABLE events AS
+            SELECT {names}[file_idx + 1] AS file, file_idx, line, {value_cols}
+            FROM {_STAGE} s ANTI JOIN _pia_later d USING (file_idx, line)
+            WHERE s.reason IS NULL ORDER BY file_idx, line"""
+        )
+        con.execute(
+            f"""CREATE OR REPLACE TABLE duplicates AS
+            SELECT {names}[file_idx + 1] AS file, line, event_id, {names}[first_idx + 1] AS first_file, first_line
+            FROM _pia_later ORDER BY file_idx, line"""
+        )
+        con.execute("DROP TABLE IF EXISTS _pia_later")
+    con.execute("DROP TABLE IF EXISTS _pia_dupids")
     con.execute(
         f"""CREATE OR REPLACE TABLE rejected AS
-        SELECT f.file, s.line, s.reason, s.field, s.detail, s.excerpt
-        FROM {_STAGE} s JOIN {_FILES} f USING (file_idx) WHERE s.reason IS NOT NULL ORDER BY s.file_idx, s.line"""
+        SELECT {names}[file_idx + 1] AS file, line, reason, field, detail, excerpt
+        FROM {_STAGE} WHERE reason IS NOT NULL ORDER BY file_idx, line"""
     )
     ledger_rejects = [r for led in ledgers for r in led.rejects]
     if ledger_rejects:
@@ -375,7 +396,6 @@ def _finalise(con: duckdb.DuckDBPyConnection, ledgers: list[Any], run: _Ingest, 
                     f"none of the {n} lines of this file could be read (mostly {reason}): wrong format or damaged?",
                 ),
             )
-    con.execute(f"DROP TABLE IF EXISTS _pia_valid")
     con.execute(f"DROP TABLE IF EXISTS {_STAGE}")
     return {
         "lines_read": int(total),

@@ -14,7 +14,7 @@ from ._fields import ENUM_FIELDS, EVENT_FIELDS, INT_FIELDS, REQUIRED_FIELDS, SES
 from ._mapping import Mapping
 from ._stream import KIND_CUT, KIND_UNDECODABLE
 from ._time import sql_literal as lit
-from ._time import sql_strptime_ts, sql_ts_from_struct, sql_ts_struct
+from ._time import sql_layered, sql_strptime_ts, sql_ts_layers
 
 __all__ = ["STAGE_COLUMNS", "create_stage_sql", "json_fields_sql", "csv_fields_sql", "validate_sql"]
 
@@ -57,11 +57,11 @@ def _lines_sql(src: str) -> str:
     """One row per physical line of the pieces in ``src``; a CRLF's CR is removed."""
     return f"""
     SELECT file_idx, base + i - 1 AS line, kind, ex,
-           CASE WHEN suffix(s[i], chr(13)) THEN left(s[i], -1) ELSE s[i] END AS t
-    FROM (SELECT file_idx, base, kind, ex, s, len(s) - CASE WHEN nl_end THEN 1 ELSE 0 END AS n
+           CASE WHEN suffix(t0, chr(13)) THEN left(t0, -1) ELSE t0 END AS t
+    FROM (SELECT file_idx, base, kind, ex, nl_end, len(s) AS n, unnest(s) AS t0, generate_subscripts(s, 1) AS i
           FROM (SELECT *, CASE WHEN kind >= {KIND_UNDECODABLE} THEN [NULL::VARCHAR]
                                ELSE string_split(decode(p), chr(10)) END AS s FROM {src}))
-    CROSS JOIN LATERAL (SELECT unnest(generate_series(1, n)) AS i)"""
+    WHERE NOT (nl_end AND i = n)"""
 
 
 def _map_value(expr: str, mapping: Mapping | None, fld: str) -> str:
@@ -96,20 +96,41 @@ def _cut_detail() -> str:
     )
 
 
+def _json_string(v: str) -> str:
+    """SQL: the string value of the JSON text ``v`` when it is a JSON string, else NULL."""
+    return (
+        f"CASE WHEN prefix({v}, '\"') THEN CASE WHEN contains({v}, '\\') THEN json_extract_string({v}, '$') "
+        f"ELSE {v}[2:-2] END END"
+    )
+
+
 def json_fields_sql(src: str, mapping: Mapping | None, codec: str = "utf-8") -> str:
-    """The field relation of JSON Lines pieces in ``src`` (one row per non-blank line)."""
-    srcs = [mapping.source(f) if mapping else f for f in EVENT_FIELDS]
-    paths = "[" + ", ".join(lit('$."' + s.replace("\\", "\\\\").replace('"', '\\"') + '"') for s in srcs) + "]"
+    """The field relation of JSON Lines pieces in ``src`` (one row per non-blank line).
+
+    One JSON parse per line: ``from_json`` into a struct of JSON texts; the type of each value
+    is read from its first character. Lines that do not parse are classified afterwards.
+    """
+    srcs = {f: (mapping.source(f) if mapping else f) for f in EVENT_FIELDS}
+    keys = list(dict.fromkeys(srcs.values()))
+    schema = "{" + ", ".join('"' + k.replace("\\", "\\\\").replace('"', '\\"') + '": "JSON"' for k in keys) + "}"
     cols = []
-    for k, f in enumerate(EVENT_FIELDS, start=1):
+    for f in EVENT_FIELDS:
+        v = f"struct_extract(js, {lit(srcs[f])})"
+        cols.append(f"CAST({v} AS VARCHAR) AS v_{f}")
+    inner = ", ".join(cols)
+    out = []
+    for f in EVENT_FIELDS:
+        v = f"v_{f}"
         if f in INT_FIELDS:
-            cols.append(f"CASE WHEN ty[{k}] IN ('BIGINT', 'UBIGINT') THEN xs[{k}] END AS r_{f}")
-            cols.append(f"coalesce(ty[{k}] NOT IN ('NULL', 'BIGINT', 'UBIGINT'), false) AS w_{f}")
+            out.append(f"CASE WHEN regexp_full_match({v}, '-?[0-9]+') THEN {v} END AS r_{f}")
+            out.append(
+                f"coalesce({v} IS NOT NULL AND (NOT regexp_full_match({v}, '-?[0-9]+') "
+                f"OR TRY_CAST({v} AS BIGINT) IS NULL), false) AS w_{f}"
+            )
         else:
-            raw = f"CASE WHEN ty[{k}] = 'VARCHAR' THEN xs[{k}] END"
-            cols.append(f"{_map_value(raw, mapping, f)} AS r_{f}")
-            cols.append(f"coalesce(ty[{k}] NOT IN ('NULL', 'VARCHAR'), false) AS w_{f}")
-        cols.append(f"ty[{k}] AS y_{f}")
+            out.append(f"{_map_value(_json_string(v), mapping, f)} AS r_{f}")
+            out.append(f"coalesce(NOT prefix({v}, '\"'), false) AS w_{f}")
+        out.append(f"{v} AS d_{f}")
     nul = lit(msg("行に NUL バイトが含まれ、JSON として読めません", "the line contains NUL bytes and is not valid JSON"))
     bad = lit(msg("JSON として読めません（1 行に 1 つの JSON オブジェクトが必要）", "not valid JSON (one JSON object per line expected)"))
     not_obj = msg("JSON オブジェクトではなく ", "a JSON ")
@@ -118,19 +139,20 @@ def json_fields_sql(src: str, mapping: Mapping | None, codec: str = "utf-8") -> 
     WITH l AS ({_lines_sql(src)}),
     n AS (SELECT file_idx, line, kind, ex,
                  CASE WHEN starts_with(t, chr(65279)) THEN substr(t, 2) ELSE t END AS t FROM l),
-    v AS (SELECT * FROM n WHERE kind >= {KIND_UNDECODABLE} OR trim(t, ' ' || chr(9)) <> ''),
-    j AS (SELECT *, CASE WHEN kind < {KIND_UNDECODABLE} THEN json_valid(t) END AS jv FROM v),
-    o AS (SELECT *, CASE WHEN jv THEN json_type(t) END AS jt FROM j),
-    x AS (SELECT *, CASE WHEN jt = 'OBJECT' THEN json_type(t, {paths}) END AS ty,
-                    CASE WHEN jt = 'OBJECT' THEN json_extract_string(t, {paths}) END AS xs FROM o)
-    SELECT file_idx, line, t, ex,
-      CASE WHEN kind = {KIND_UNDECODABLE} THEN 'encoding' WHEN kind = {KIND_CUT} THEN 'io_error'
-           WHEN NOT jv THEN 'invalid_json' WHEN jt <> 'OBJECT' THEN 'not_object' END AS pre,
-      CASE WHEN kind = {KIND_UNDECODABLE} THEN {_enc_detail(codec)} WHEN kind = {KIND_CUT} THEN {_cut_detail()}
-           WHEN NOT jv THEN CASE WHEN contains(t, chr(0)) THEN {nul} ELSE {bad} END
-           WHEN jt <> 'OBJECT' THEN {lit(not_obj)} || lower(jt) || {lit(not_obj2)} END AS pre_detail,
-      {", ".join(cols)}
-    FROM x"""
+    v AS (SELECT * FROM n WHERE kind >= {KIND_UNDECODABLE} OR regexp_matches(t, '[^ \t]')),
+    x AS (SELECT *, CASE WHEN kind < {KIND_UNDECODABLE} THEN try(from_json(t, {lit(schema)})) END AS js FROM v),
+    y AS (SELECT file_idx, line, t, ex,
+            CASE WHEN kind = {KIND_UNDECODABLE} THEN 'encoding' WHEN kind = {KIND_CUT} THEN 'io_error'
+                 WHEN js IS NULL AND NOT json_valid(t) THEN 'invalid_json'
+                 WHEN js IS NULL OR NOT (prefix(t, '{{') OR regexp_matches(t, '^[ \t]*[{{]')) THEN 'not_object' END AS pre,
+            {inner}
+          FROM x)
+    SELECT file_idx, line, t, ex, pre,
+      CASE WHEN pre = 'encoding' THEN {_enc_detail(codec)} WHEN pre = 'io_error' THEN {_cut_detail()}
+           WHEN pre = 'invalid_json' THEN CASE WHEN contains(t, chr(0)) THEN {nul} ELSE {bad} END
+           WHEN pre = 'not_object' THEN {lit(not_obj)} || lower(json_type(t)) || {lit(not_obj2)} END AS pre_detail,
+      {", ".join(out)}
+    FROM y"""
 
 
 def csv_fields_sql(
@@ -165,11 +187,11 @@ def csv_fields_sql(
                 f"coalesce({raw} IS NOT NULL AND (NOT regexp_full_match({raw}, '[+-]?[0-9]+') "
                 f"OR TRY_CAST({raw} AS BIGINT) IS NULL), false) AS w_{f}"
             )
-            cols.append(f"'VARCHAR' AS y_{f}")
+            cols.append(f"{raw} AS d_{f}")
         else:
             cols.append(f"{_map_value(raw, mapping, f)} AS r_{f}")
             cols.append(f"false AS w_{f}")
-            cols.append(f"'VARCHAR' AS y_{f}")
+            cols.append(f"{raw} AS d_{f}")
     quote_bad = lit(
         msg("引用符（\"）の対応が取れていない CSV 行です", "malformed CSV quoting (unbalanced or stray double quote)")
     )
@@ -177,7 +199,7 @@ def csv_fields_sql(
     width_en = msg(f" 列です（ヘッダーは {width} 列）", f" columns, the header has {width}")
     return f"""
     WITH {records}
-    v AS (SELECT * FROM r WHERE kind >= {KIND_UNDECODABLE} OR trim(t, ' ' || chr(9)) <> ''),
+    v AS (SELECT * FROM r WHERE kind >= {KIND_UNDECODABLE} OR regexp_matches(t, '[^ \t]')),
     c AS (SELECT *, CASE WHEN kind < {KIND_UNDECODABLE} AND regexp_full_match(t, {lit(CSV_RECORD_RE)})
                          THEN list_transform(regexp_extract_all(',' || t, {lit(CSV_FIELD_RE)}, 1),
                               lambda x: CASE WHEN x[1] = '"' THEN replace(x[2:-2], '""', '"') ELSE x END) END AS cf
@@ -192,33 +214,26 @@ def csv_fields_sql(
     FROM c"""
 
 
-_TYPE_NAMES = (
-    "CASE {y} WHEN 'VARCHAR' THEN 'string' WHEN 'BIGINT' THEN 'integer' WHEN 'UBIGINT' THEN 'integer' "
-    "WHEN 'DOUBLE' THEN 'number' WHEN 'BOOLEAN' THEN 'boolean' WHEN 'OBJECT' THEN 'object' "
-    "WHEN 'ARRAY' THEN 'array' ELSE lower({y}) END"
-)
-
-
 def _show(expr: str) -> str:
     """A value quoted for a detail message (at most 60 characters)."""
     return f"'''' || left(replace({expr}, chr(10), ' '), 60) || ''''"
 
 
-def validate_sql(fields_sql: str, as_of_utc: dt.datetime, mapping: Mapping | None) -> str:
-    """SELECT of stage rows (``STAGE_COLUMNS``) from a field relation: the checks of SPEC §4."""
-    ts_iso = sql_ts_from_struct("tsx")
+def validate_sql(fields: str, as_of_utc: dt.datetime, mapping: Mapping | None) -> str:
+    """SELECT of stage rows (``STAGE_COLUMNS``) from the field table ``fields``: the checks of SPEC §4."""
+    layers = sql_ts_layers("r_ts", "ts_iso")
     if mapping and mapping.timestamp_formats:
-        ts_expr = f"coalesce({sql_strptime_ts('r_ts', list(mapping.timestamp_formats))}, {ts_iso})"
+        layers.append(f"coalesce({sql_strptime_ts('r_ts', list(mapping.timestamp_formats))}, ts_iso) AS ts_utc")
         ts_hint = "、".join(mapping.timestamp_formats)
     else:
-        ts_expr = ts_iso
+        layers.append("ts_iso AS ts_utc")
         ts_hint = "2025-04-01T09:00:00+09:00"
     as_of = as_of_utc.strftime("%Y-%m-%d %H:%M:%S.%f")
     checks: list[tuple[str, str, str, str]] = [("pre IS NOT NULL", "pre", "NULL", "pre_detail")]
     for f in REQUIRED_FIELDS:
         checks.append(
             (
-                f"NOT w_{f} AND (r_{f} IS NULL OR trim(r_{f}) = '')",
+                f"NOT w_{f} AND (r_{f} IS NULL OR NOT regexp_matches(r_{f}, '[^ \\t]'))",
                 "'missing_field'",
                 lit(f),
                 lit(msg(f"必須項目 {f} がない、null、または空です", f"required field {f} is missing, null or empty")),
@@ -231,9 +246,9 @@ def validate_sql(fields_sql: str, as_of_utc: dt.datetime, mapping: Mapping | Non
                 f"w_{f}",
                 "'wrong_type'",
                 lit(f),
-                lit(msg(f"{f} は{want}でなければなりません（実際: ", f"{f} must be {want}, got ("))
-                + f" || {_TYPE_NAMES.format(y=f'y_{f}')} || "
-                + lit(msg("）", ")")),
+                lit(msg(f"{f} は{want}でなければなりません（実際の値: ", f"{f} must be {want}, got "))
+                + f" || left(d_{f}, 60) || "
+                + lit(msg("）", "")),
             )
         )
     checks.append(
@@ -271,7 +286,7 @@ def validate_sql(fields_sql: str, as_of_utc: dt.datetime, mapping: Mapping | Non
     sess = ", ".join(lit(a) for a in SESSION_ACTIONS)
     checks.append(
         (
-            f"r_action IN ({sess}) AND (r_session_id IS NULL OR trim(r_session_id) = '')",
+            f"r_action IN ({sess}) AND (r_session_id IS NULL OR NOT regexp_matches(r_session_id, '[^ \\t]'))",
             "'missing_session_id'",
             "'session_id'",
             lit(msg("login / logout には session_id が必要です", "a login / logout needs a session_id")),
@@ -310,5 +325,4 @@ def validate_sql(fields_sql: str, as_of_utc: dt.datetime, mapping: Mapping | Non
     SELECT file_idx, line, {reason} AS reason, {field} AS field, {detail} AS detail,
            CASE WHEN rc IS NOT NULL THEN coalesce(ex, left(t, 200)) END AS excerpt,
            {", ".join(ordered)}
-    FROM (SELECT *, {rc} AS rc FROM (
-            SELECT *, {ts_expr} AS ts_utc FROM (SELECT *, {sql_ts_struct('r_ts')} AS tsx FROM ({fields_sql}))))"""
+    FROM (SELECT *, {rc} AS rc FROM {sql_layered(fields, layers)})"""

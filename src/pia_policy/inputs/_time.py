@@ -14,8 +14,8 @@ __all__ = [
     "ISO_PATTERN",
     "parse_ts",
     "sql_parse_ts",
-    "sql_ts_struct",
-    "sql_ts_from_struct",
+    "sql_ts_layers",
+    "sql_layered",
     "sql_strptime_ts",
     "sql_literal",
 ]
@@ -25,8 +25,8 @@ JST_OFFSET_MINUTES = 540
 #: Date, optional time (``T``, ``t`` or one space), optional fraction, optional offset.
 ISO_PATTERN = (
     r"^(\d{4}-\d{2}-\d{2})"
-    r"(?:[Tt ]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:[.,](\d{1,6})\d*)?)?)?"
-    r" ?([Zz]|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?$"
+    r"(?:[Tt ]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:[.,](\d{1,6})\d*)?)?"
+    r" ?([Zz]|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?)?$"
 )
 _ISO = re.compile(ISO_PATTERN)
 _MIN_UTC = dt.datetime(1, 1, 2)
@@ -66,36 +66,42 @@ def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def sql_ts_struct(expr: str) -> str:
-    """SQL for the regex parts of the ISO string ``expr`` (a struct; feed it to :func:`sql_ts_from_struct`)."""
-    groups = "['d', 'h', 'm', 's', 'f', 'z']"
-    return f"regexp_extract(trim({expr}), {sql_literal(ISO_PATTERN)}, {groups})"
+#: The offset at the end of a date-time (only after a time of day).
+_OFFSET_RE = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)? ?(Z|[+-]\d{2}(?::?\d{2})?)$"
 
 
-def sql_ts_from_struct(x: str) -> str:
-    """SQL for the naive UTC ``TIMESTAMP`` of the struct column ``x`` made by :func:`sql_ts_struct`."""
-    local = (
-        f"TRY_CAST(NULLIF({x}.d, '') || ' ' || coalesce(NULLIF({x}.h, ''), '00') || ':' "
-        f"|| coalesce(NULLIF({x}.m, ''), '00') || ':' || coalesce(NULLIF({x}.s, ''), '00') || '.' "
-        f"|| rpad(coalesce(NULLIF({x}.f, ''), '0'), 6, '0') AS TIMESTAMP)"
-    )
-    off = (
-        f"CASE WHEN {x}.z = '' THEN {JST_OFFSET_MINUTES} WHEN upper({x}.z) = 'Z' THEN 0 ELSE "
-        f"(CASE WHEN {x}.z[1] = '-' THEN -1 ELSE 1 END) * (CAST({x}.z[2:3] AS INTEGER) * 60 + "
-        f"coalesce(TRY_CAST(NULLIF(replace({x}.z, ':', '')[4:5], '') AS INTEGER), 0)) END"
-    )
-    res = f"({local} - to_minutes(CAST({off} AS BIGINT)))"
-    return (
-        f"(CASE WHEN {res} >= TIMESTAMP '0001-01-02' AND {res} < TIMESTAMP '9999-12-31' THEN {res} END)"
-    )
+def sql_ts_layers(expr: str, out: str) -> list[str]:
+    """Select-list fragments, innermost first, that add column ``out``: the naive UTC time of ``expr``.
+
+    Each fragment is computed once in its own projection (``SELECT *, <fragment> FROM (...)``);
+    the grammar is checked with ``ISO_PATTERN``, the local time is DuckDB's cast (which ignores
+    an offset) and the offset (default JST) is subtracted. Mirrors :func:`parse_ts`.
+    """
+    p = f"_{out}"
+    z = f"{p}_z"
+    return [
+        f"replace(upper(trim({expr})), ',', '.') AS {p}_n",
+        f"regexp_full_match({p}_n, {sql_literal(ISO_PATTERN)}) AS {p}_ok, "
+        f"regexp_extract({p}_n, {sql_literal(_OFFSET_RE)}, 1) AS {z}, TRY_CAST({p}_n AS TIMESTAMP) AS {p}_l",
+        f"{p}_l - to_minutes(CAST(CASE WHEN {z} = '' THEN {JST_OFFSET_MINUTES} WHEN {z} = 'Z' THEN 0 ELSE "
+        f"(CASE WHEN {z}[1] = '-' THEN -1 ELSE 1 END) * (CAST({z}[2:3] AS INTEGER) * 60 + "
+        f"coalesce(TRY_CAST(NULLIF(replace({z}, ':', '')[4:5], '') AS INTEGER), 0)) END AS BIGINT)) AS {p}_u",
+        f"CASE WHEN {p}_ok AND {p}_u >= TIMESTAMP '0001-01-02' AND {p}_u < TIMESTAMP '9999-12-31' "
+        f"THEN {p}_u END AS {out}",
+    ]
+
+
+def sql_layered(select_from: str, layers: list[str]) -> str:
+    """Wrap ``select_from`` (a table name or a parenthesised query) in one projection per layer."""
+    sql = select_from
+    for frag in layers:
+        sql = f"(SELECT *, {frag} FROM {sql})"
+    return sql
 
 
 def sql_parse_ts(expr: str) -> str:
-    """SQL (DuckDB) for the naive UTC ``TIMESTAMP`` of the ISO string ``expr``; NULL when unparsable.
-
-    Mirrors :func:`parse_ts` (tests hold them equal).
-    """
-    return f"(SELECT {sql_ts_from_struct('x')} FROM (SELECT {sql_ts_struct(expr)} AS x))"
+    """SQL for the naive UTC ``TIMESTAMP`` of the ISO string ``expr`` (a scalar subquery; for tests)."""
+    return f"(SELECT ts_ FROM {sql_layered(f'(SELECT {expr} AS ts_in_)', sql_ts_layers('ts_in_', 'ts_'))})"
 
 
 def sql_strptime_ts(expr: str, formats: list[str]) -> str:
