@@ -1,0 +1,188 @@
+"""The committed corpus of nasty files (tests/corpus, issue 5): no crash, every line accounted for,
+reasons a person can act on, damaged files named."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pia_policy.inputs import REJECT_REASONS, ingest
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "cases"
+AS_OF = dt.datetime(2025, 4, 1, 15)
+CASES = sorted(p.name for p in CORPUS.iterdir()) if CORPUS.exists() else []
+
+
+def _ingest(tmp_path: Path, case: str):
+    d = tmp_path / case
+    shutil.copytree(CORPUS / case, d)
+    (d / "accounts.csv").write_bytes("\ufeffaccount_id,system,department\nacc1,fukushi,健康保険課\n".encode())
+    (d / "personnel.csv").write_bytes("person_id,event,effective_date\np1,hire,2020-04-01\n".encode("cp932"))
+    con = duckdb.connect()
+    return con, ingest(con, d, as_of_utc=AS_OF)
+
+
+def _reasons(con) -> dict[str, int]:
+    return dict(con.execute("SELECT reason, count(*) FROM rejected GROUP BY reason").fetchall())
+
+
+def test_corpus_is_committed():
+    assert len(CASES) >= 14
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_no_crash_and_every_line_accounted_for(tmp_path, case, reconcile):
+    con, res = _ingest(tmp_path, case)
+    reconcile(con, res)
+    assert set(_reasons(con)) <= set(REJECT_REASONS)
+    # Every reject says what is wrong; every file error names its file.
+    assert con.execute("SELECT count(*) FROM rejected WHERE detail IS NULL OR length(detail) < 10").fetchone()[0] == 0
+    for err in res.file_errors:
+        assert err["file"] and err["error"]
+    json.dumps(res.to_dict(), ensure_ascii=False)  # serialisable for summary.json
+
+
+def test_random_bytes(tmp_path):
+    con, res = _ingest(tmp_path, "random_bytes")
+    named = {e["file"] for e in res.file_errors}
+    assert {"events/random.jsonl", "events/random.jsonl.gz"} <= named
+    assert res.counts["events_evaluated"] == 0 and res.counts["lines_rejected"] > 0
+
+
+def test_truncated_last_line(tmp_path):
+    con, res = _ingest(tmp_path, "truncated_last_line")
+    assert res.counts["events_evaluated"] == 2
+    assert con.execute("SELECT line, reason FROM rejected").fetchall() == [(3, "invalid_json")]
+
+
+def test_mixed_encodings(tmp_path):
+    con, res = _ingest(tmp_path, "mixed_encodings")
+    got = con.execute("SELECT file, line, reason FROM rejected ORDER BY file, line").fetchall()
+    assert [(f, l) for f, l, r in got if f == "events/a.jsonl"] == [("events/a.jsonl", n) for n in (2, 3, 4, 5)]
+    assert all(r == "encoding" for f, _, r in got if f == "events/a.jsonl")
+    # The CSV is not valid UTF-8, so it is read as CP932: the UTF-8 line does not decode and is named.
+    ev = con.execute("SELECT event_id FROM events WHERE file = 'events/b.csv' ORDER BY line").fetchall()
+    assert ("m2",) in ev and ("m3",) in ev
+
+
+def test_bom_in_the_middle(tmp_path):
+    con, res = _ingest(tmp_path, "bom_in_the_middle")
+    rej = con.execute("SELECT file, line, reason FROM rejected ORDER BY file, line").fetchall()
+    assert [r[0] for r in con.execute("SELECT event_id FROM events WHERE file = 'events/a.jsonl' ORDER BY line").fetchall()] == ["c00001", "c00002"]
+    assert ("events/a.jsonl", 3, "bad_timestamp") in rej  # a BOM inside the ts value
+    # A repeated CSV header (files concatenated) is one rejected row, the rows around it are read.
+    assert ("events/b.csv", 3, "bad_timestamp") in rej
+    assert sorted(r[0] for r in con.execute("SELECT event_id FROM events WHERE file = 'events/b.csv'").fetchall()) == ["b1", "b2"]
+
+
+def test_crlf_and_lone_cr(tmp_path):
+    con, res = _ingest(tmp_path, "crlf_and_lone_cr")
+    ids = {r[0] for r in con.execute("SELECT event_id FROM events").fetchall()}
+    assert {"c00001", "c00002", "cr1", "x1"} <= ids
+    rej = dict(((f, l), r) for f, l, r in con.execute("SELECT file, line, reason FROM rejected").fetchall())
+    assert rej[("events/a.jsonl", 4)] == "invalid_json"  # raw CR inside a JSON string
+    assert "x2\racc1" in ids  # a lone CR is data, not a line end
+    assert ("events/b.csv", 3) not in rej
+
+
+def test_nul_bytes(tmp_path):
+    con, res = _ingest(tmp_path, "nul_bytes")
+    assert con.execute("SELECT count(*) FROM rejected WHERE detail LIKE '%NUL%'").fetchone()[0] == 2
+    assert ("events/b.csv", 3, "unknown_value") in con.execute("SELECT file, line, reason FROM rejected").fetchall()
+
+
+def test_deep_nesting(tmp_path):
+    con, res = _ingest(tmp_path, "deep_nesting")
+    assert {r[0] for r in con.execute("SELECT event_id FROM events").fetchall()} == {"c00001", "c00002"}
+    assert con.execute("SELECT line, reason FROM rejected ORDER BY line").fetchall() == [(2, "not_object"), (3, "missing_field")]
+
+
+def test_numbers_and_strings(tmp_path):
+    con, res = _ingest(tmp_path, "numbers_and_strings")
+    got = con.execute("SELECT line, reason, field FROM rejected ORDER BY line").fetchall()
+    assert got == [
+        (1, "wrong_type", "account_id"),
+        (2, "wrong_type", "event_id"),
+        (3, "wrong_type", "seq"),
+        (4, "wrong_type", "seq"),
+        (5, "wrong_type", "ts"),
+        (6, "wrong_type", "subject_id"),
+        (7, "wrong_type", "terminal_id"),
+    ]
+    assert con.execute("SELECT seq FROM events ORDER BY line").fetchall() == [(-1,), (9,)]
+
+
+def test_timestamps(tmp_path):
+    con, res = _ingest(tmp_path, "timestamps")
+    got = dict(con.execute("SELECT line, reason FROM rejected").fetchall())
+    assert got == {4: "bad_timestamp", 6: "after_audit_time", 7: "after_audit_time", 11: "bad_timestamp", 12: "bad_timestamp"}
+    ts = dict(con.execute("SELECT line, ts FROM events").fetchall())
+    assert ts[1] == dt.datetime(2025, 4, 1, 3) == ts[2]
+    assert ts[5] == dt.datetime(1899, 12, 31, 15)
+    assert ts[9] < ts[8]  # out of order is kept as it is; the rules sort
+
+
+def test_duplicates(tmp_path):
+    con, res = _ingest(tmp_path, "duplicates")
+    assert res.counts["duplicates"] == 3 and res.counts["events_evaluated"] == 3
+    assert con.execute("SELECT file, line, first_file, first_line FROM duplicates ORDER BY file, line").fetchall() == [
+        ("events/a.jsonl", 2, "events/a.jsonl", 1),
+        ("events/b.jsonl.gz", 1, "events/a.jsonl", 1),
+        ("events/b.jsonl.gz", 2, "events/a.jsonl", 3),
+    ]
+
+
+def test_empty_files(tmp_path):
+    con, res = _ingest(tmp_path, "empty_files")
+    assert res.counts["lines_read"] == 1 and res.file_errors == []
+    assert len(res.events_files) == 6
+
+
+def test_gzip_cut_short(tmp_path):
+    con, res = _ingest(tmp_path, "gzip_cut_short")
+    assert [e["file"] for e in res.file_errors] == ["events/a.jsonl.gz"]
+    n = con.execute("SELECT count(*) FROM events WHERE file = 'events/a.jsonl.gz'").fetchone()[0]
+    assert 0 < n < 300
+    assert con.execute("SELECT count(*) FROM events WHERE file = 'events/b.jsonl'").fetchone()[0] == 1
+
+
+def test_csv_width(tmp_path):
+    con, res = _ingest(tmp_path, "csv_width")
+    assert con.execute("SELECT line, reason FROM rejected ORDER BY line").fetchall() == [(3, "csv_width"), (4, "csv_width")]
+    assert [r[0] for r in con.execute("SELECT event_id FROM events ORDER BY line").fetchall()] == ["w1", "w4,still one"]
+
+
+def test_unrelated_files(tmp_path):
+    con, res = _ingest(tmp_path, "unrelated_files")
+    assert res.events_files == ["events/a.jsonl"]
+    assert set(res.ignored_files) == {
+        "events/.DS_Store", "events/README.txt", "events/a.jsonl.bak", "events/data.json", "events/export.parquet", "events/old",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("valid", [True, False])
+def test_ten_megabyte_single_line(tmp_path, valid, reconcile):
+    d = tmp_path / "big"
+    (d / "events").mkdir(parents=True)
+    (d / "accounts.csv").write_text("account_id,system,department\n")
+    (d / "personnel.csv").write_text("person_id,event,effective_date\n")
+    big = "x" * (10 << 20)
+    if valid:
+        line = json.dumps({"ts": "2025-04-01", "system": "fukushi", "event_id": "big", "account_id": "a", "action": "view", "note": big})
+    else:
+        line = '{"event_id": "big", "note": "' + big  # never closed
+    small = json.dumps({"ts": "2025-04-01", "system": "fukushi", "event_id": "s", "account_id": "a", "action": "view"})
+    (d / "events" / "a.jsonl").write_text(small + "\n" + line + "\n" + small.replace('"s"', '"t"') + "\n")
+    con = duckdb.connect()
+    res = ingest(con, d, as_of_utc=AS_OF, batch_bytes=1 << 20)
+    reconcile(con, res)
+    assert res.counts["lines_read"] == 3
+    assert res.counts["events_evaluated"] == (3 if valid else 2)
+    if not valid:
+        excerpt = con.execute("SELECT excerpt FROM rejected").fetchone()[0]
+        assert len(excerpt) == 200
