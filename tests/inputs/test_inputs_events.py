@@ -314,3 +314,10 @@ def test_reject_reasons_constant():
 def test_excerpt_is_at_most_200_characters(run, jl, event):
     con, _ = run({"events/a.jsonl": jl(event(ts="nope", note="あ" * 1000))})
     assert len(con.execute("SELECT excerpt FROM rejected").fetchone()[0]) == 200
+
+
+def test_utf16_file_is_named(run, jl, event):
+    body = jl(event()).decode().encode("utf-16")
+    con, res = run({"events/a.jsonl": body, "events/b.jsonl": jl(event(event_id="b"))})
+    assert any(e["file"] == "events/a.jsonl" and "UTF-16" in e["error"] for e in res.file_errors)
+    assert res.counts["events_evaluated"] == 1

@@ -26,7 +26,6 @@ __all__ = ["IngestResult", "ingest", "DEFAULT_BATCH_BYTES"]
 DEFAULT_BATCH_BYTES = 128 << 20
 _STAGE = "_pia_stage"
 _BATCH = "_pia_batch"
-_FILES = "_pia_files"
 
 Progress = Callable[[int, int, int], None]
 
@@ -163,9 +162,19 @@ class _Ingest:
         header: list[str] | None = None
         start_line = 1
         try:
+            if not stream.gz:
+                with open(ev.path, "rb") as fh:
+                    if fh.read(2) in (b"\xff\xfe", b"\xfe\xff"):
+                        self.error(
+                            ev.rel,
+                            msg(
+                                "UTF-16 のファイルは読めません。UTF-8 か CP932 で保存し直してください。",
+                                "UTF-16 files are not supported: save the file as UTF-8 or CP932.",
+                            ),
+                        )
             if is_csv:
                 codec = self._codec(ev.path, mapping)
-            for data, first_line in batches(_strip_bom(stream.blocks()), target=self.batch_bytes, csv=is_csv):
+            for data, first_line, n_lf in batches(_strip_bom(stream.blocks()), target=self.batch_bytes, csv=is_csv):
                 if is_csv and header is None:
                     names, span, _ = _csv_header(data, codec)
                     header = _resolve_header(names, mapping)
@@ -185,7 +194,7 @@ class _Ingest:
                         )
                     else:
                         self._run_batch(tbl, codec, lambda src: json_fields_sql(src, mapping, codec), mapping)
-                self.lines_seen += data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+                self.lines_seen += n_lf + (0 if data.endswith(b"\n") else 1)
                 if self.progress:
                     self.progress(files_done, files_total, self.lines_seen)
         except OSError as exc:
@@ -263,8 +272,6 @@ def ingest(
 
     run = _Ingest(con, data_dir, as_of_utc, enc, mappings, progress, batch_bytes)
     con.execute(create_stage_sql(_STAGE))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_FILES} (file_idx INTEGER, file VARCHAR)")
-    con.executemany(f"INSERT INTO {_FILES} VALUES (?, ?)", [(ev.idx, ev.rel) for ev in files])
     if progress:
         progress(0, len(files), 0)
     for n, ev in enumerate(files):
@@ -310,7 +317,8 @@ def _finalise(con: duckdb.DuckDBPyConnection, ledgers: list[Any], run: _Ingest, 
     if not has_dups:
         con.execute(
             f"""CREATE OR REPLACE TABLE events AS
-            SELECT {names}[file_idx + 1] AS file, file_idx, line, {value_cols} FROM {_STAGE} WHERE reason IS NULL"""
+            SELECT {names}[file_idx + 1] AS file, file_idx, line, {value_cols} FROM {_STAGE} WHERE reason IS NULL
+            ORDER BY file_idx, line"""
         )
         con.execute(
             "CREATE OR REPLACE TABLE duplicates (file VARCHAR, line BIGINT, event_id VARCHAR, "

@@ -10,6 +10,7 @@ rejected with reason ``encoding``.
 from __future__ import annotations
 
 import hashlib
+import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -81,13 +82,25 @@ class FileStream:
     truncated: bool = False
     _hasher: "hashlib._Hash" = field(default_factory=hashlib.sha256)
 
+    def _hash(self, chunk: bytes) -> None:
+        """Hash ``chunk`` on a helper thread (hashlib releases the GIL), one chunk at a time, in order."""
+        self._join()
+        self._pending = threading.Thread(target=self._hasher.update, args=(chunk,))
+        self._pending.start()
+
+    def _join(self) -> None:
+        pending = getattr(self, "_pending", None)
+        if pending is not None:
+            pending.join()
+            self._pending = None
+
     def blocks(self) -> Iterator[bytes]:
         """Yield decompressed data; on damage set ``error`` (and ``truncated``) and stop."""
         try:
             with open(self.path, "rb") as fh:
                 if not self.gz:
                     while chunk := fh.read(_READ_BLOCK):
-                        self._hasher.update(chunk)
+                        self._hash(chunk)
                         self.size += len(chunk)
                         yield chunk
                 else:
@@ -95,6 +108,7 @@ class FileStream:
         except OSError as exc:
             self.error = msg(f"読み込みエラー: {exc}", f"read error: {exc}")
         finally:
+            self._join()
             self.sha256 = self._hasher.hexdigest()
 
     def _gunzip(self, fh) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
@@ -102,7 +116,7 @@ class FileStream:
         fed = False  # the current gzip member has received input
         produced = False
         while raw := fh.read(_READ_BLOCK):
-            self._hasher.update(raw)
+            self._hash(raw)
             self.size += len(raw)
             data = raw
             while data:
@@ -118,7 +132,7 @@ class FileStream:
                     )
                     self.truncated = produced
                     while rest := fh.read(_READ_BLOCK):  # hash the rest: the summary identifies the file
-                        self._hasher.update(rest)
+                        self._hash(rest)
                         self.size += len(rest)
                     return
                 if out:
@@ -162,8 +176,8 @@ def _even_cut(data: bytes, cut: int) -> int:
     return cut
 
 
-def batches(blocks: Iterator[bytes], *, target: int, csv: bool) -> Iterator[tuple[bytes, int]]:
-    """Line-aligned batches ``(data, first_line)``; only the last one may end without LF.
+def batches(blocks: Iterator[bytes], *, target: int, csv: bool) -> Iterator[tuple[bytes, int, int]]:
+    """Line-aligned batches ``(data, first_line, n_lf)``; only the last one may end without LF.
 
     For CSV a batch also ends outside quotes, so a quoted record never spans two batches
     (unless a stray quote would make one batch exceed 8 × ``target``).
@@ -186,13 +200,14 @@ def batches(blocks: Iterator[bytes], *, target: int, csv: bool) -> Iterator[tupl
             continue
         out = data[:cut]
         rest = data[cut:]
-        yield out, line
-        line += out.count(b"\n")
+        n_lf = out.count(b"\n")
+        yield out, line, n_lf
+        line += n_lf
         parts, size = ([rest], len(rest)) if rest else ([], 0)
     if parts:
         data = b"".join(parts)
         if data:
-            yield data, line
+            yield data, line, data.count(b"\n")
 
 
 _SCHEMA = pa.schema(

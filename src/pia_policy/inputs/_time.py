@@ -24,9 +24,9 @@ JST_OFFSET_MINUTES = 540
 
 #: Date, optional time (``T``, ``t`` or one space), optional fraction, optional offset.
 ISO_PATTERN = (
-    r"^(\d{4}-\d{2}-\d{2})"
+    r"^[ \t]*(\d{4}-\d{2}-\d{2})"
     r"(?:[Tt ]([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d)(?:[.,](\d{1,6})\d*)?)?"
-    r" ?([Zz]|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?)?$"
+    r" ?([Zz]|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?)?[ \t]*$"
 )
 _ISO = re.compile(ISO_PATTERN)
 _MIN_UTC = dt.datetime(1, 1, 2)
@@ -47,7 +47,7 @@ def parse_ts(value: str | None) -> dt.datetime | None:
     """Naive UTC datetime of an ISO 8601 date or date-time, or None when it cannot be parsed."""
     if value is None:
         return None
-    m = _ISO.match(value.strip())
+    m = _ISO.match(value)
     if not m:
         return None
     date_s, hh, mm, ss, frac, z = m.groups()
@@ -67,7 +67,7 @@ def sql_literal(value: str) -> str:
 
 
 #: The offset at the end of a date-time (only after a time of day).
-_OFFSET_RE = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)? ?(Z|[+-]\d{2}(?::?\d{2})?)$"
+_OFFSET_RE = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)? ?([Zz]|[+-]\d{2}(?::?\d{2})?)[ \t]*$"
 
 
 def sql_ts_layers(expr: str, out: str) -> list[str]:
@@ -80,14 +80,15 @@ def sql_ts_layers(expr: str, out: str) -> list[str]:
     p = f"_{out}"
     z = f"{p}_z"
     return [
-        f"replace(upper(trim({expr})), ',', '.') AS {p}_n",
-        f"regexp_full_match({p}_n, {sql_literal(ISO_PATTERN)}) AS {p}_ok, "
-        f"regexp_extract({p}_n, {sql_literal(_OFFSET_RE)}, 1) AS {z}, TRY_CAST({p}_n AS TIMESTAMP) AS {p}_l",
+        f"regexp_full_match({expr}, {sql_literal(ISO_PATTERN)}) AS {p}_ok",
+        # DuckDB's cast ignores an offset; lower-case t/z and a decimal comma need the slow path.
+        f"CASE WHEN {p}_ok THEN coalesce(TRY_CAST({expr} AS TIMESTAMP), "
+        f"TRY_CAST(replace(upper(trim({expr})), ',', '.') AS TIMESTAMP)) END AS {p}_l, "
+        f"CASE WHEN {p}_ok THEN upper(regexp_extract({expr}, {sql_literal(_OFFSET_RE)}, 1)) END AS {z}",
         f"{p}_l - to_minutes(CAST(CASE WHEN {z} = '' THEN {JST_OFFSET_MINUTES} WHEN {z} = 'Z' THEN 0 ELSE "
         f"(CASE WHEN {z}[1] = '-' THEN -1 ELSE 1 END) * (CAST({z}[2:3] AS INTEGER) * 60 + "
         f"coalesce(TRY_CAST(NULLIF(replace({z}, ':', '')[4:5], '') AS INTEGER), 0)) END AS BIGINT)) AS {p}_u",
-        f"CASE WHEN {p}_ok AND {p}_u >= TIMESTAMP '0001-01-02' AND {p}_u < TIMESTAMP '9999-12-31' "
-        f"THEN {p}_u END AS {out}",
+        f"CASE WHEN {p}_u >= TIMESTAMP '0001-01-02' AND {p}_u < TIMESTAMP '9999-12-31' THEN {p}_u END AS {out}",
     ]
 
 
