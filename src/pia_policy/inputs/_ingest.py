@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +58,53 @@ class IngestResult:
             "ignored_files": self.ignored_files,
             "events_files": self.events_files,
         }
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+_DONE = object()
+
+
+def _prefetch(gen: Iterator[Any], depth: int = 1) -> Iterator[Any]:
+    """Run ``gen`` one step ahead on a helper thread (reading and cutting bytes overlap DuckDB's work)."""
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in gen:
+                if not put(item):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            put(_Failed(exc))
+            return
+        put(_DONE)
+
+    thread = threading.Thread(target=work, name="pia-inputs-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                break
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _strip_bom(blocks: Iterator[bytes]) -> Iterator[bytes]:
@@ -138,6 +187,8 @@ class _Ingest:
 
     def _run_batch(self, tbl: pa.Table, codec: str, fields_sql: Callable[[str], str], mapping: Mapping | None) -> None:
         tbl = tbl.append_column("pi", pa.array(range(tbl.num_rows), pa.int64()))
+        # Small record batches: DuckDB scans Arrow batches in parallel (one batch = ~2 MiB of lines).
+        tbl = pa.Table.from_batches(tbl.to_batches(max_chunksize=8), schema=tbl.schema)
         self.con.register(_BATCH, tbl)
         try:
             bad = [
@@ -159,8 +210,6 @@ class _Ingest:
         stream = FileStream(ev.path, gz=ev.fmt == "jsonl.gz")
         codec = "utf-8"
         is_csv = ev.fmt == "csv"
-        header: list[str] | None = None
-        start_line = 1
         try:
             if not stream.gz:
                 with open(ev.path, "rb") as fh:
@@ -174,18 +223,23 @@ class _Ingest:
                         )
             if is_csv:
                 codec = self._codec(ev.path, mapping)
-            for data, first_line, n_lf in batches(_strip_bom(stream.blocks()), target=self.batch_bytes, csv=is_csv):
-                if is_csv and header is None:
-                    names, span, _ = _csv_header(data, codec)
-                    header = _resolve_header(names, mapping)
-                    start_line = span + 1
-                    self._check_header(ev.rel, header, mapping)
-                cut_last = stream.truncated and not data.endswith(b"\n")
-                tbl = pieces_table(data, first_line, ev.idx, codec=codec, cut_last=cut_last)
+            state: dict[str, Any] = {"header": None, "start": 1}
+
+            def prepared() -> Iterator[tuple[pa.Table, bool, int, bool]]:
+                for data, first_line, n_lf in batches(_strip_bom(stream.blocks()), target=self.batch_bytes, csv=is_csv):
+                    if is_csv and state["header"] is None:
+                        names, span, _ = _csv_header(data, codec)
+                        state["header"] = _resolve_header(names, mapping)
+                        state["start"] = span + 1
+                        self._check_header(ev.rel, state["header"], mapping)
+                    cut_last = stream.truncated and not data.endswith(b"\n")
+                    tbl = pieces_table(data, first_line, ev.idx, codec=codec, cut_last=cut_last)
+                    yield tbl, b'"' in data if is_csv else False, n_lf, data.endswith(b"\n")
+
+            for tbl, quotes, n_lf, ends_lf in _prefetch(prepared()):
                 if tbl.num_rows:
                     if is_csv:
-                        assert header is not None
-                        hdr, start, quotes = header, start_line, b'"' in data
+                        hdr, start = state["header"], state["start"]
                         self._run_batch(
                             tbl,
                             codec,
@@ -194,7 +248,7 @@ class _Ingest:
                         )
                     else:
                         self._run_batch(tbl, codec, lambda src: json_fields_sql(src, mapping, codec), mapping)
-                self.lines_seen += n_lf + (0 if data.endswith(b"\n") else 1)
+                self.lines_seen += n_lf + (0 if ends_lf else 1)
                 if self.progress:
                     self.progress(files_done, files_total, self.lines_seen)
         except OSError as exc:
