@@ -137,3 +137,42 @@ def test_python_and_sql_timestamp_parsers_agree(values):
 )
 def test_parse_ts(text, expected):
     assert parse_ts(text) == expected
+
+
+_csv_cell = st.one_of(
+    st.sampled_from(["", "fukushi", "view", "acc1", "2025-04-01", "x,y", '"q"', "a\nb", "漢字", "\r", " "]),
+    st.text(max_size=6),
+)
+
+
+def _csv_value(v: str) -> str:
+    return '"' + v.replace('"', '""') + '"' if any(c in v for c in ',"\n\r') else v
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    rows=st.lists(st.lists(_csv_cell, min_size=4, max_size=6), max_size=20),
+    raw=st.lists(st.binary(max_size=20), max_size=3),
+    enc=st.sampled_from(["utf-8", "cp932"]),
+    batch=st.sampled_from([1, 50, 1 << 20]),
+)
+def test_csv_lines_are_accounted_for(tmp_path_factory, rows, raw, enc, batch):
+    d = tmp_path_factory.mktemp("csvprop")
+    (d / "events").mkdir()
+    (d / "accounts.csv").write_text("account_id,system,department\n")
+    (d / "personnel.csv").write_text("person_id,event,effective_date\n")
+    text = "ts,system,event_id,account_id,action\n" + "".join(",".join(_csv_value(c) for c in r) + "\n" for r in rows)
+    body = text.encode(enc, "replace") + b"\n".join(raw)
+    (d / "events" / "a.csv").write_bytes(body)
+    con = duckdb.connect()
+    res = ingest(con, d, as_of_utc=AS_OF, batch_bytes=batch)
+    c = res.counts
+    assert c["lines_read"] == c["events_evaluated"] + c["duplicates"] + c["lines_rejected"]
+    seen = con.execute(
+        "SELECT line FROM events UNION ALL SELECT line FROM duplicates UNION ALL SELECT line FROM rejected"
+    ).fetchall()
+    assert len(seen) == len(set(seen)) == c["lines_read"]
+    n_lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+    assert all(2 <= line <= n_lines for (line,) in seen)
+    # Records never outnumber the non-blank physical lines after the header.
+    assert c["lines_read"] <= sum(1 for ln in body.split(b"\n")[1:] if ln.strip(b" \t\r"))
