@@ -791,7 +791,7 @@ def _session_sizes(seed: int, d: dt.date, system: str, target: int) -> list[int]
     rng = random.Random(f"sizes:{seed}:{d}:{system}")
     out: list[int] = []
     left = target
-    while left > 0:
+    while left >= 3:  # a session is at least login, one event, logout
         n = 2 + rng.randint(3, 28)
         if left - n < 3:
             n = left
@@ -888,7 +888,7 @@ def _gen_day(task: tuple[dt.date, str]) -> tuple[dt.date, str, int, int, str]:
             acc = candidates[rng.randrange(len(candidates))]
             if load.get(acc[0], 0) < _CAP_SUBJECT_EVENTS:
                 return acc
-        raise SystemExit(f"the account pool of {system} on {d} is too small for the traffic; raise the scale")
+        raise RuntimeError(f"the account pool of {system} on {d} is too small for the traffic; raise the scale")
 
     def place(start: int, dur: int, fixed: bool = False) -> int:
         if hole and not fixed and start <= hole.t1 - day0 and start + dur >= hole.t0 - day0:
@@ -948,7 +948,7 @@ def _gen_day(task: tuple[dt.date, str]) -> tuple[dt.date, str, int, int, str]:
     out.sort(key=lambda e: (e[0], e[1], e[2], e[4]))
     expected = plan.counts[(d, system)]
     if len(out) != expected:
-        raise SystemExit(f"internal: {d} {system}: {len(out)} events, planned {expected}")
+        raise RuntimeError(f"internal: {d} {system}: {len(out)} events, planned {expected}")
     return _write(plan, d, system, out)
 
 

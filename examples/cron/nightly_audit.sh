@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Nightly pia-policy audit of yesterday's access logs (see docs/examples.md, "Nightly cron").
+#
+# --as-of is TODAY's JST date: the audit time is 00:00 JST of --as-of and the logs cover the
+# time before it, so `--as-of 2025-04-04` audits everything up to the end of 2025-04-03
+# ("yesterday"). Passing yesterday's date would reject yesterday's events as after_audit_time.
+#
+# Exit codes: 0 the audit ran (with or without findings: findings are reported, not a job
+# failure); 2 the audit could not run (missing logs or ledgers, bad config): cron mails it and
+# monitoring should page the operator. Override anything below through the environment.
+set -euo pipefail
+
+PIA_POLICY=${PIA_POLICY:-pia-policy}
+LOG_ROOT=${LOG_ROOT:-/var/log/pia}            # <LOG_ROOT>/<system>/access.jsonl-YYYYMMDD[.gz] (logrotate dateext)
+LEDGER_DIR=${LEDGER_DIR:-/srv/pia/ledgers}     # accounts.csv personnel.csv officers.csv terminals.csv approvals.csv
+WORK_ROOT=${WORK_ROOT:-/srv/pia/work}          # per-night data directories (symlinks; deleted after the run)
+OUT_ROOT=${OUT_ROOT:-/srv/pia/audits}          # <OUT_ROOT>/<as-of>/ findings.jsonl summary.json report.html notices/
+CONFIG=${CONFIG:-}                             # optional --config FILE.toml (thresholds)
+FAIL_ON=${FAIL_ON:-high}
+DAYS=${DAYS:-1}                                # 1: nightly; 31: a monthly audit over the same layout
+KEEP_DAYS=${KEEP_DAYS:-400}                    # retention of audit outputs
+NOTIFY_FINDINGS=${NOTIFY_FINDINGS:-}           # command run with the output dir when findings ≥ FAIL_ON
+NOTIFY_FAILURE=${NOTIFY_FAILURE:-}             # command run with a message when the audit cannot run
+SYSTEMS=${SYSTEMS:-"gyomu_kyotsu fukushi hyojun"}
+AS_OF=${AS_OF:-$(TZ=Asia/Tokyo date +%F)}      # today (JST); set AS_OF=YYYY-MM-DD to re-run a night
+
+log() { printf '%s pia-audit[%s] %s\n' "$(date -u +%FT%TZ)" "$AS_OF" "$*"; }
+fail() {
+    log "ERROR: $*"
+    if [[ -n "$NOTIFY_FAILURE" ]]; then $NOTIFY_FAILURE "pia-policy audit $AS_OF: $*" || true; fi
+    exit 2
+}
+
+mkdir -p "$WORK_ROOT" "$OUT_ROOT"
+exec 9>"$WORK_ROOT/.lock"
+flock -n 9 || fail "another audit is still running"
+
+DATA="$WORK_ROOT/$AS_OF"
+rm -rf "$DATA"
+mkdir -p "$DATA/events"
+trap 'rm -rf "$DATA"' EXIT
+
+# 1. the rotated logs of the DAYS days before AS_OF, renamed to what the audit reads
+found=0
+for i in $(seq "$DAYS" -1 1); do
+    day=$(date -d "$AS_OF - $i day" +%F)
+    stamp=${day//-/}
+    for sys in $SYSTEMS; do
+        got=""
+        for src in "$LOG_ROOT/$sys/access.jsonl-$stamp.gz" "$LOG_ROOT/$sys/access.jsonl-$stamp"; do
+            if [[ -f "$src" ]]; then
+                ext=jsonl; [[ "$src" == *.gz ]] && ext=jsonl.gz
+                ln -s "$(readlink -f "$src")" "$DATA/events/$sys-$day.$ext"
+                got=1; found=$((found + 1)); break
+            fi
+        done
+        [[ -n "$got" ]] || log "WARNING: no log of $sys for $day (rotation late? the LOG_GAP rule will show it)"
+    done
+done
+(( found > 0 )) || fail "no access log for the $DAYS day(s) before $AS_OF under $LOG_ROOT"
+
+# 2. the ledgers as exported tonight (required: accounts, personnel; the others enable their rules)
+for f in accounts.csv personnel.csv officers.csv terminals.csv approvals.csv; do
+    if [[ -f "$LEDGER_DIR/$f" ]]; then
+        ln -s "$(readlink -f "$LEDGER_DIR/$f")" "$DATA/$f"
+    else
+        log "WARNING: $LEDGER_DIR/$f missing (required ledgers make the audit exit 2; optional ones skip rules)"
+    fi
+done
+
+# 3. the audit; the output directory is swapped in atomically by pia-policy
+OUT="$OUT_ROOT/$AS_OF"
+args=(audit "$DATA" --as-of "$AS_OF" --out "$OUT" --fail-on "$FAIL_ON")
+[[ -n "$CONFIG" ]] && args+=(--config "$CONFIG")
+log "running $PIA_POLICY ${args[*]}"
+set +e
+"$PIA_POLICY" "${args[@]}"
+rc=$?
+set -e
+
+case $rc in
+    0)  log "done: no finding at or above $FAIL_ON ($OUT)" ;;
+    1)  log "done: findings at or above $FAIL_ON: $OUT/report.html"
+        if [[ -n "$NOTIFY_FINDINGS" ]]; then $NOTIFY_FINDINGS "$OUT" || log "WARNING: notification failed"; fi ;;
+    *)  fail "the audit could not run (exit $rc); see the messages above" ;;
+esac
+ln -sfn "$OUT" "$OUT_ROOT/latest"
+
+# 4. retention
+find "$OUT_ROOT" -mindepth 1 -maxdepth 1 -type d -name '20??-??-??' -mtime +"$KEEP_DAYS" -exec rm -rf {} + || true
+exit 0
