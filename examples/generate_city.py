@@ -551,6 +551,20 @@ def _plant(city: City, sc: _Scenarios, truth: Truth, day_list: list[dt.date], as
     short(a, "hyojun", T(b[2], _hm(11, 40)), sc.views(T(b[2], _hm(11, 41)), 3, resource="kojin_bango",
                                                         affair="kouki-14"))
     truth.near("MY_NUMBER_OUTSIDE_AFFAIR", "hyojun", a.account_id, "kojin_bango in kouki-14 (listed)")
+    v3 = dt.date(2025, 11, 26)  # affair 15 leaves the My Number affairs, 16 joins
+    if v3 in day_list and v3 - dt.timedelta(days=1) in day_list:
+        eve = v3 - dt.timedelta(days=1)
+        a = staff("hyojun", roles=("kouki_staff", "my_number_user"))
+        short(a, "hyojun", T(v3, _hm(11, 50)), sc.views(T(v3, _hm(11, 51)), 2, resource="kojin_bango",
+                                                          affair="kouki-15"))
+        truth.plant("MY_NUMBER_OUTSIDE_AFFAIR", "hyojun", a.account_id, "kouki-15 on 2025-11-26 (removed)")
+        a = staff("hyojun", roles=("kouki_staff", "my_number_user"))
+        short(a, "hyojun", T(eve, _hm(23, 50)), sc.views(T(eve, _hm(23, 51)), 2, resource="kojin_bango",
+                                                           affair="kouki-15"))
+        truth.near("MY_NUMBER_OUTSIDE_AFFAIR", "hyojun", a.account_id, "kouki-15 on 2025-11-25 (still listed)")
+        a = staff("hyojun", roles=("kouki_staff", "my_number_user"))
+        sc.session(a, "hyojun", T(v3), T(v3, 120), sc.views(T(v3, 1), 2, resource="kojin_bango", affair="kouki-16"))
+        truth.near("MY_NUMBER_OUTSIDE_AFFAIR", "hyojun", a.account_id, "kouki-16 from 2025-11-26 00:00 JST (added)")
 
     # TRANSFER_NOT_PERMITTED / TRANSFER_METHOD_NOT_PERMITTED / recipient ACCESS_DENIED_BY_POLICY
     def transfer(dept: str, purpose: str, method: str = "fukushi_system", resource: str = "kihon_joho"):

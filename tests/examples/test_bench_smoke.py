@@ -1,0 +1,30 @@
+"""benchmarks/run.py at a tiny size, so that it does not rot (fields, not speed)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from examples_helpers import ROOT
+
+
+def test_benchmark_quick_writes_every_figure(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--work", str(tmp_path / "w"),
+                        "--results", str(results)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    doc = json.loads((results / "audit.json").read_text(encoding="utf-8"))
+    assert doc["machine"]["nproc"] >= 1 and doc["machine"]["mem_total_gib"] > 0
+    assert doc["memory_limit"] and doc["command"].startswith(".venv/bin/python benchmarks/run.py")
+    (row,) = doc["results"]
+    for key in ("events", "lines", "bytes", "parse_seconds", "audit_seconds", "audit_rss_mib", "ratio_audit_to_parse",
+                "events_per_second", "naive_per_event_us", "naive_extrapolated_seconds", "naive_to_audit_ratio"):
+        assert isinstance(row[key], (int, float)) and row[key] > 0, key
+    assert row["summary_counts"]["lines_read"] == row["lines"]
+    assert row["recall"]["planted_found"] == row["recall"]["planted"] > 0
+    assert row["recall"]["near_misses_flagged"] == 0
+    assert set(doc["verdict"]) >= {"ratio_le_3", "rss_le_1gib", "rss_flat", "growth"}
+    md = (results / "audit.md").read_text(encoding="utf-8")
+    assert "audit / parse" in md and "nproc" in md and "PIA_POLICY_DUCKDB_MEMORY_LIMIT" in md
