@@ -241,6 +241,17 @@ def run_size(n: int, work: Path, *, memory_limit: str, naive_sample: int, seed: 
     return row
 
 
+def _reads_memory_env() -> bool:
+    """Whether the installed audit reads PIA_POLICY_DUCKDB_MEMORY_LIMIT at all (recorded, not assumed)."""
+    try:
+        import pia_policy
+    except ImportError:
+        return False
+    pkg = Path(pia_policy.__file__).parent
+    return any("PIA_POLICY_DUCKDB_MEMORY_LIMIT" in f.read_text(encoding="utf-8", errors="replace")
+               for f in pkg.rglob("*.py"))
+
+
 def _verdict(rows: list[dict[str, Any]]) -> dict[str, Any]:
     big = max(rows, key=lambda r: r["lines"])
     small = min(rows, key=lambda r: r["lines"])
@@ -265,8 +276,11 @@ def _markdown(doc: dict[str, Any]) -> str:
            f"Python {m['python']}, DuckDB {m.get('duckdb_version')}, polars {m.get('polars_version')}, "
            f"pycasbin {m.get('casbin_version')}.", "",
            "```", "$ nproc", str(m.get("nproc")), "$ free -g", m.get("free_g", "?"), "```", "",
-           f"DuckDB memory limit: `PIA_POLICY_DUCKDB_MEMORY_LIMIT={doc['memory_limit']}` "
-           "(set in the audit's environment; spilling goes to DuckDB's temp directory).", "",
+           f"DuckDB memory limit: `PIA_POLICY_DUCKDB_MEMORY_LIMIT={doc['memory_limit']}` set in the audit's "
+           "environment; " + ("the audit reads it (DuckDB spills to its temp directory beyond it)."
+                              if doc["memory_limit_read_by_audit"] else
+                              "**the audit does not read it yet**: DuckDB ran with its default limit "
+                              "(80 % of RAM)."), "",
            "Data: `examples/generate_city.py --format jsonl` (plain NDJSON, one file per system per day); "
            "the parse floor is `polars.read_ndjson` of every events file with an explicit schema, "
            "timed inside its process; the audit is `pia-policy audit` in a child process, wall time "
@@ -307,7 +321,7 @@ def run(sizes: list[int], *, work: Path, results: Path, memory_limit: str, naive
     rows = [run_size(n, work, memory_limit=memory_limit, naive_sample=naive_sample, seed=seed, keep=keep, log=log)
             for n in sizes]
     doc = {"schema": 1, "started_at": started, "command": command, "machine": machine(),
-           "memory_limit": memory_limit, "goals": {"ratio": GOAL_RATIO, "rss_mib": GOAL_RSS_MIB, "flat": FLAT_FACTOR},
+           "memory_limit": memory_limit, "memory_limit_read_by_audit": _reads_memory_env(), "goals": {"ratio": GOAL_RATIO, "rss_mib": GOAL_RSS_MIB, "flat": FLAT_FACTOR},
            "results": rows, "verdict": _verdict(rows)}
     notes = results / "audit_notes.md"
     if notes.exists():
@@ -327,7 +341,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--naive-sample", type=int, default=2000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--keep", action="store_true", help="keep the generated cities and outputs")
+    p.add_argument("--render", action="store_true",
+                   help="only re-render audit.md from audit.json and audit_notes.md in --results")
     args = p.parse_args(argv)
+    if args.render:
+        results = args.results or ROOT / "benchmarks" / "results"
+        doc = json.loads((results / "audit.json").read_text(encoding="utf-8"))
+        notes = results / "audit_notes.md"
+        doc["notes"] = notes.read_text(encoding="utf-8").splitlines() if notes.exists() else []
+        (results / "audit.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        (results / "audit.md").write_text(_markdown(doc), encoding="utf-8")
+        return 0
     sizes = [3000] if args.quick else [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     naive_sample = min(args.naive_sample, 200) if args.quick else args.naive_sample
     tmp = None
