@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -14,9 +13,6 @@ import pytest
 from examples_helpers import JST, keys, parse_ts, read_csv, tree_digest
 
 from pia_policy.rules import RULE_IDS
-
-_ACCOUNT_RULES = {"UNKNOWN_ACCOUNT"}
-
 
 def test_every_rule_is_planted_and_has_near_misses(city: tuple[Path, dict[str, Any]]) -> None:
     _, truth = city
@@ -198,4 +194,3 @@ def test_plain_jsonl_format_for_benchmarks(gen: Any, tmp_path: Path) -> None:
     line = next(iter((tmp_path / "p" / "events" / "hyojun-2025-03-19.jsonl").open()))
     rec = json.loads(line)
     assert parse_ts(rec["ts"]).utcoffset() == dt.timedelta(hours=9) and "+" not in rec["ts"]
-    gz = gzip.decompress  # noqa: F841  (plain format has no gzip member)
