@@ -85,15 +85,16 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     try:
-        info["free_g"] = subprocess.run(["free", "-g"], capture_output=True, text=True).stdout.strip()
+        info["free_g"] = subprocess.run(["free", "-g"], capture_output=True, text=True).stdout.rstrip()
     except OSError:
         pass
-    for mod in ("duckdb", "polars", "casbin", "pia_policy"):
+    from importlib import metadata
+
+    for key, dist in (("duckdb", "duckdb"), ("polars", "polars"), ("casbin", "pycasbin"), ("pia_policy", "pia-policy")):
         try:
-            m = __import__(mod)
-            info[f"{mod}_version"] = getattr(m, "__version__", "?")
-        except ImportError:
-            info[f"{mod}_version"] = None
+            info[f"{key}_version"] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            info[f"{key}_version"] = None
     return info
 
 
