@@ -99,13 +99,10 @@ def _load_policy(policy: Any) -> Any:
     return policy
 
 
-def _validate(fail_on: str, encoding: str | None) -> None:
+def _validate(fail_on: str) -> None:
     if fail_on not in SEVERITIES:
         raise ConfigError(msg(f"--fail-on: {fail_on!r} は無効です（有効: {', '.join(SEVERITIES)}）",
                               f"--fail-on: invalid value {fail_on!r} (valid: {', '.join(SEVERITIES)})"))
-    if encoding is not None and encoding.lower() not in ("utf-8", "cp932"):
-        raise ConfigError(msg(f"--encoding: {encoding!r} は無効です（有効: utf-8, cp932）",
-                              f"--encoding: invalid value {encoding!r} (valid: utf-8, cp932)"))
 
 
 def audit(
@@ -142,7 +139,7 @@ def audit(
     fail_on = fail_on or opts.get("fail_on", "high")
     encoding = encoding or opts.get("encoding")
     mapping = mapping or opts.get("mapping")
-    _validate(fail_on, encoding)
+    _validate(fail_on)  # the encoding is checked by ingest (InputError)
     params = resolve_thresholds(cfg, thresholds)
     as_of_date, audit_utc = as_of_utc(as_of)
     policy_arg = policy if policy is not None else opts.get("policy")

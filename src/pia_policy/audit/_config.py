@@ -59,6 +59,8 @@ def _check_threshold(name: str, value: Any, where: str) -> int | float:
                         f"{where}: threshold {name} must be a whole number (got {value!r})")
                 )
             value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 9.0 from the command line is recorded as 9
     if value < 0 or (name in _POSITIVE_THRESHOLDS and value <= 0):
         raise ConfigError(
             msg(f"{where}: 閾値 {name} の値が範囲外です（{value!r}）",
