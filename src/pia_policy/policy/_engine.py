@@ -12,12 +12,12 @@ import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Callable, Iterable, Protocol, Sequence
+from typing import Iterable, Protocol, Sequence
 
 import casbin
 from casbin.model import Model
 
-from ..models import MY_NUMBER_USE_ACTIONS, AccessRequest
+from ..models import AccessRequest
 from ._source import PolicyLine
 
 __all__ = [
@@ -251,5 +251,3 @@ def first_allowing(evaluator: Evaluator, tuples: Sequence[Tokens]) -> str | None
             return lid
     return None
 
-
-Allowing = Callable[[Tokens], "str | None"]

@@ -25,7 +25,6 @@ from ._engine import (
     is_canonical_matcher,
 )
 from ._source import (
-    PolicyError,
     PolicyLine,
     PolicySource,
     PolicyVersion,
@@ -389,6 +388,3 @@ class Policy:
     def __repr__(self) -> str:
         return f"Policy(origin={self.origin!r}, versions={[v.id for v in self.versions]})"
 
-
-# re-exported for callers that catch load errors
-PolicyError = PolicyError
