@@ -157,3 +157,10 @@ def test_transfer_event_by_non_holder_is_denied_by_policy(world: World) -> None:
                     recipient_department="保護課", method="fukushi_system")
     findings = world.run()
     assert e in flagged(findings, "ACCESS_DENIED_BY_POLICY")
+
+
+def test_officer_role_in_the_ledger_does_not_authorise_export(world: World) -> None:
+    # Officer roles come from officers.csv and hold only during the term, not from accounts.csv roles.
+    world.account("L1", roles=("kouki_staff", "system_owner"))
+    e = world.event("2025-05-01T10:00", "L1", "export", resource="iryo_hoken", affair="kouki-01", record_ref="R")
+    assert e in flagged(world.run(), "MEDIA_EXPORT_UNAUTHORIZED")

@@ -174,7 +174,7 @@ def audit(
             by_severity[f.severity] += 1
         code = exit_code_for(findings, fail_on)
         finished = dt.datetime.now(dt.timezone.utc)
-        policy_path = getattr(pol, "path", None) or policy_arg
+        policy_path = getattr(pol, "directory", None) or getattr(pol, "path", None) or policy_arg
         summary: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "pia-policy", "version": __version__},

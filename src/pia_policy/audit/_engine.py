@@ -160,7 +160,8 @@ def _build_ev(con: duckdb.DuckDBPyConnection, policy: Any) -> int:
     out_rule: list[str | None] = []
     for row in keys:
         k = dict(zip(("req_hash",) + _KEY_COLUMNS, row))
-        roles = {r for r in (k["roles"] or "").split(";") if r}
+        # Officer roles hold only from officers.csv, during the term (SPEC §2.5): never from the ledger.
+        roles = {r for r in (k["roles"] or "").split(";") if r and r not in OFFICER_ROLES}
         for flag, role in zip(("off_system_owner", "off_export_delegate", "off_info_system_manager"), OFFICER_ROLES):
             if k[flag]:
                 roles.add(role)
