@@ -24,6 +24,7 @@ TRUTH = ROOT / "examples" / "city_truth.json"
 #: The audit date of the bundled city: the day after its last day of logs (see city_truth.json).
 AS_OF = "2025-04-04"
 _SEVERITIES = ("critical", "high", "medium", "low")
+_TOP = 6
 
 
 def _titles() -> dict[str, str]:
@@ -66,6 +67,15 @@ def main(argv: list[str] | None = None) -> int:
     for rule, n in summary.get("findings_by_rule", {}).items():
         if n:
             print(f"  {n:4d}  {rule:32s} {titles.get(rule, '')}")
+    findings_path = args.out / "findings.jsonl"
+    if findings_path.exists():
+        lines = [ln for ln in findings_path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        if lines:
+            print(f"first findings (of {len(lines)}, most severe first):")
+            for ln in lines[:_TOP]:
+                f = json.loads(ln)
+                print(f"  [{f['severity']}] {f['rule']} {f['system']} {f.get('account_id') or '-'} "
+                      f"{f.get('department') or ''} ×{f['event_count']}: {f['action']}")
     skipped = summary.get("rules_skipped") or []
     if skipped:
         print("rules skipped: " + ", ".join(f"{s['rule']} (no {s['missing']})" for s in skipped))

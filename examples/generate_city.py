@@ -36,6 +36,7 @@ import csv
 import datetime as dt
 import gzip
 import io
+import itertools
 import json
 import math
 import multiprocessing as mp
@@ -445,10 +446,13 @@ def _plant(city: City, sc: _Scenarios, truth: Truth, day_list: list[dt.date], as
     bp = [post[min(i, len(post) - 1)] for i in range(3)] if post else []
     T = _epoch
     hoken = "健康保険課"
-    mado = f"{WARDS[0]}市民総合窓口課"
 
-    def staff(system: str, dept: str = hoken, **kw: Any) -> Acc:
+    holder_cycle = itertools.cycle(DEFAULT_HOLDER_DEPARTMENTS)
+
+    def staff(system: str, dept: str | None = None, **kw: Any) -> Acc:
+        """A dedicated account (out of the benign pool), by default of the next holder department."""
         kw.setdefault("pool", False)
+        dept = dept or next(holder_cycle)
         return city.add(system, city.person(dept), dept, **kw)
 
     def short(acc: Acc, system: str, t: int, acts: list, **kw: Any) -> None:
@@ -484,15 +488,15 @@ def _plant(city: City, sc: _Scenarios, truth: Truth, day_list: list[dt.date], as
 
     # ACCESS_AFTER_DEPARTURE
     a = staff("hyojun", revoked_at=min(b[1] + dt.timedelta(days=2), as_of), left_at=b[1])
-    city.personnel.append((a.person_id, "transfer", b[1].isoformat(), hoken, "保護課"))
+    city.personnel.append((a.person_id, "transfer", b[1].isoformat(), a.department, "保護課"))
     short(a, "hyojun", T(b[1], _hm(10, 5)), sc.views(T(b[1], _hm(10, 6)), 4))
     truth.plant("ACCESS_AFTER_DEPARTURE", "hyojun", a.account_id, "account of the old department used after a transfer")
     a = staff("gyomu_kyotsu", revoked_at=min(b[2] + dt.timedelta(days=1), as_of), left_at=b[2])
-    city.personnel.append((a.person_id, "retire", b[2].isoformat(), hoken, ""))
+    city.personnel.append((a.person_id, "retire", b[2].isoformat(), a.department, ""))
     sc.session(a, "gyomu_kyotsu", T(b[2]), T(b[2], 100), sc.views(T(b[2], 40), 1))
     truth.plant("ACCESS_AFTER_DEPARTURE", "gyomu_kyotsu", a.account_id, "login at 00:00 JST of the retirement day")
     a = staff("fukushi", revoked_at=b[2], left_at=b[2])
-    city.personnel.append((a.person_id, "transfer", b[2].isoformat(), hoken, mado))
+    city.personnel.append((a.person_id, "transfer", b[2].isoformat(), a.department, "保護課"))
     sc.session(a, "fukushi", T(prev, _hm(23, 0)), T(prev, _hm(23, 59, 59)), sc.views(T(prev, _hm(23, 1)), 3))
     truth.near("ACCESS_AFTER_DEPARTURE", "fukushi", a.account_id, "last event 1 s before the transfer day")
 
@@ -727,13 +731,14 @@ def _plant(city: City, sc: _Scenarios, truth: Truth, day_list: list[dt.date], as
                                             (7, False, "retire", "fukushi")):
         eff = as_of - dt.timedelta(days=days_ago)
         a = staff(system, left_at=eff)
-        city.personnel.append((a.person_id, kind, eff.isoformat(), hoken, "保護課" if kind == "transfer" else ""))
+        city.personnel.append((a.person_id, kind, eff.isoformat(), a.department,
+                               "保護課" if kind == "transfer" else ""))
         note = f"{kind} {days_ago} days before the audit date, not revoked"
         (truth.plant if flagged else truth.near)("ACCOUNT_NOT_REVOKED", system, a.account_id, note)
     for days_ago, late in ((20, 7), (25, 9)):
         eff = as_of - dt.timedelta(days=days_ago)
         a = staff("hyojun", left_at=eff, revoked_at=eff + dt.timedelta(days=late))
-        city.personnel.append((a.person_id, "transfer", eff.isoformat(), hoken, "保護課"))
+        city.personnel.append((a.person_id, "transfer", eff.isoformat(), a.department, "保護課"))
         truth.near("ACCOUNT_NOT_REVOKED", "hyojun", a.account_id, f"revoked {late} days after the transfer, before the audit")
 
     # ACCOUNT_DORMANT
