@@ -92,3 +92,19 @@ def test_findings_sorted_by_severity_rule_system_account(world: World) -> None:
     assert keys == sorted(keys)
     assert [f.account_id for f in findings[:3]] == ["A", "B", "Q"]  # critical: AAR A, AAR B, UNKNOWN Q
     assert flagged(findings, "ACCESS_DENIED_BY_POLICY")
+
+
+def test_exact_key_join_gives_the_same_findings(world: World, monkeypatch) -> None:
+    import pia_policy.audit._engine as engine
+
+    world.account("S1")
+    world.account("K1", department="保護課", roles=())
+    world.event("2025-05-01T10:00", "S1", resource="kojin_bango")
+    world.event("2025-05-01T10:01", "S1", "update")
+    world.event("2025-05-01T10:02", "K1", resource="kihon_joho", affair="hitorioya_iryohi")
+    world.event("2025-05-01T10:03", "K1", resource="kihon_joho", affair="gaikokujin_hogo")
+    fast = world.run()
+    monkeypatch.setattr(engine, "_EXACT_JOIN", True)
+    assert world.run() == fast
+    assert {"MY_NUMBER_WITHOUT_PERMISSION", "ACCESS_DENIED_BY_POLICY", "TRANSFER_NOT_PERMITTED"} <= {
+        f.rule for f in fast}

@@ -35,6 +35,8 @@ __all__ = ["SCHEMA_VERSION", "EngineResult", "run_engine", "finding_id", "iso_js
 SCHEMA_VERSION = "1.0"
 OFFICER_ROLES: tuple[str, ...] = ("system_owner", "export_delegate", "info_system_manager")
 _EVIDENCE_LIMIT = 20
+#: Always join decisions on every key column (tests exercise the hash-collision path with it).
+_EXACT_JOIN = False
 _DAWN = dt.datetime(1900, 1, 1)
 _DUSK = dt.datetime(9999, 12, 31)
 _JST = dt.timedelta(hours=9)
@@ -195,9 +197,11 @@ def _build_ev(con: duckdb.DuckDBPyConnection, policy: Any) -> int:
     con.register("decisions_arrow", decisions)
     con.execute("CREATE OR REPLACE TEMP TABLE decisions AS SELECT * FROM decisions_arrow")
     con.unregister("decisions_arrow")
-    # The hash finds the candidate row; the column comparisons make the match exact.
-    join = "b.req_hash = d.k_req_hash AND " + " AND ".join(
-        f"b.{c} IS NOT DISTINCT FROM d.k_{c}" for c in _KEY_COLUMNS)
+    # Join on the 64-bit hash of the request; should two distinct requests ever share a hash,
+    # compare every key column as well (exact, slower).
+    join = "b.req_hash = d.k_req_hash"
+    if _EXACT_JOIN or len(set(columns["req_hash"])) != len(columns["req_hash"]):
+        join += " AND " + " AND ".join(f"b.{c} IS NOT DISTINCT FROM d.k_{c}" for c in _KEY_COLUMNS)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE ev AS
