@@ -70,3 +70,12 @@ def test_as_of_is_midnight_jst() -> None:
     assert day.isoformat() == "2025-06-02" and utc.isoformat() == "2025-06-01T15:00:00"
     with pytest.raises(ConfigError):
         as_of_utc("02/06/2025")
+
+
+def test_public_audit_is_callable_from_the_package(tmp_path: Path) -> None:
+    import pia_policy
+    from pia_policy import audit as audit_entry
+
+    assert callable(audit_entry) and callable(pia_policy.audit)
+    with pytest.raises(ConfigError):
+        audit_entry(tmp_path, as_of="not-a-date")

@@ -8,6 +8,10 @@ portable SQL query (see ``pia_policy.rules``).
 
 from __future__ import annotations
 
+import sys as _sys
+import types as _types
+from typing import Any as _Any
+
 from ._api import AuditResult, as_of_utc, audit, exit_code_for
 from ._calendar import calendar_rows, is_business_day
 from ._config import DEFAULT_THRESHOLDS, AuditConfig, ConfigError, load_config, resolve_thresholds
@@ -31,3 +35,17 @@ __all__ = [
     "resolve_thresholds",
     "run_engine",
 ]
+
+
+class _CallableModule(_types.ModuleType):
+    """``pia_policy.audit`` is both this package and the ``audit()`` function.
+
+    Importing the subpackage binds ``pia_policy.audit`` to the module, so
+    ``from pia_policy import audit`` yields the module; calling it runs :func:`audit`.
+    """
+
+    def __call__(self, *args: _Any, **kwargs: _Any) -> AuditResult:
+        return audit(*args, **kwargs)
+
+
+_sys.modules[__name__].__class__ = _CallableModule
