@@ -208,6 +208,9 @@ def audit(
             written = out_path / "summary.json"
             if written.is_file():  # the summary as written: with outputs (and signature)
                 summary = json.loads(written.read_text(encoding="utf-8"))
+    except Exception as exc:
+        say("run_failed", error=type(exc).__name__, seconds=round(time.perf_counter() - t0, 3))
+        raise
     finally:
         con.close()
         if display is not None:
