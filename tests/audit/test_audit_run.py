@@ -203,3 +203,20 @@ def test_cli_threshold_flags_reach_the_summary(tmp_path: Path) -> None:
     assert summary["thresholds"]["session_hours"] == 9 and summary["thresholds"]["gap_minutes"] == 45
     assert summary["thresholds"]["departure_grace_hours"] == 2 and summary["fail_on"] == "medium"
     assert code == 1  # the 9 h 10 min session is LONG_SESSION (medium)
+
+
+_VENDOR = Path(__file__).resolve().parents[2] / "examples" / "vendor"
+
+
+@pytest.mark.skipif(not (_VENDOR / "mapping.toml").is_file(), reason="vendor example not present")
+def test_cli_vendor_cp932_csv_through_a_mapping(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    code = _cli(str(_VENDOR / "data"), "--as-of", "2025-04-02", "--out", str(out), "--no-reports",
+                "--mapping", str(_VENDOR / "mapping.toml"))
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    c = summary["counts"]
+    assert c["events_evaluated"] > 0 and "encoding" not in c["rejected_by_reason"]
+    assert c["lines_read"] == c["events_evaluated"] + c["duplicates"] + c["lines_rejected"]
+    findings = [json.loads(x) for x in (out / "findings.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert all(f["system"] == "fukushi" for f in findings)
+    assert code == (1 if any(f["severity"] in ("high", "critical") for f in findings) else 0)
