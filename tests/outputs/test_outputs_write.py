@@ -289,3 +289,45 @@ def test_symlinked_out_dir_replaces_its_target(tmp_path: Path) -> None:
 def test_non_finite_numbers_become_null(tmp_path: Path) -> None:
     out = write(tmp_path / "out", summary=summary(run={"seconds": float("nan")}))
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["run"]["seconds"] is None
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from pia_policy.outputs import mask_value  # noqa: E402
+from pia_policy.outputs._files import write_jsonl  # noqa: E402
+
+_piece = st.one_of(
+    st.sampled_from(["123456789018", "１２３４－５６７８－９０１８", "1234 5678 9018", "123456789017", "\x01", "\x1f",
+                     "\"", "\\", "\n", "-", " ", "9"]),
+    st.text(max_size=4),
+)
+
+
+@given(st.lists(st.tuples(st.lists(_piece, max_size=6).map("".join), st.one_of(st.integers(), st.none())),
+                min_size=1, max_size=5))
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+def test_line_shortcut_equals_value_masking(tmp_path_factory: pytest.TempPathFactory,
+                                            rows: list[tuple[str, int | None]]) -> None:
+    # The writer scans the serialized line once and only masks value by value when needed:
+    # the result must equal masking every value first.
+    path = tmp_path_factory.mktemp("jsonl") / "rows.jsonl"
+    records = [{"file": text, "line": number, "reason": "r", "field": None, "detail": text[::-1], "excerpt": text}
+               for text, number in rows]
+    write_jsonl(path, records, mode=0o600, columns=("file", "line", "reason", "field", "detail", "excerpt"),
+                schema_version="1.0")
+    got = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n")[:-1]]
+    want = [mask_value({"schema_version": "1.0", **r}) for r in records]
+    assert got == want
+
+
+def test_unicode_line_breaks_stay_inside_one_line(tmp_path: Path) -> None:
+    hostile = "a\x85b\u2028c\u2029d\x0be\x0cf\x1cg\x1dh\x1ei\rj"
+    out = write(tmp_path / "out", rejected=[{"file": "f", "line": 1, "reason": "r", "detail": hostile,
+                                              "excerpt": hostile}],
+                summary=summary(note=hostile, counts={}))
+    text = (out / "rejected.jsonl").read_text(encoding="utf-8")
+    assert len(text.splitlines()) == 1  # str.splitlines splits on all of those
+    assert json.loads(text)["excerpt"] == hostile
+    doc = (out / "summary.json").read_text(encoding="utf-8")
+    assert json.loads(doc)["note"] == hostile and "\u2028" not in doc

@@ -23,6 +23,7 @@ __all__ = [
     "write_findings_csv",
     "sha256_file",
     "fsync_path",
+    "escape_line_breaks",
 ]
 
 FINDING_COLUMNS: tuple[str, ...] = (
@@ -124,10 +125,22 @@ def write_jsonl(
             if "\\u00" in line or mask_my_number(line) is not line:
                 line = json.dumps(mask_value(record), ensure_ascii=False, separators=(",", ":"),
                                   default=_json_default)
-            out.write(line.encode("utf-8"))
+            out.write(escape_line_breaks(line).encode("utf-8"))
             out.write(b"\n")
             count += 1
     return count, raw.size, raw.sha256.hexdigest()
+
+
+_LINE_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
+def escape_line_breaks(text: str) -> str:
+    """JSON text with NEL, U+2028 and U+2029 escaped: one record stays one line for every reader
+    (``str.splitlines``, JavaScript), not only for those that split on ``\\n``."""
+    if any(c in text for c in _LINE_BREAKS):
+        for char in _LINE_BREAKS:
+            text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
 
 
 def _evidence_text(evidence: Any) -> str:

@@ -16,6 +16,7 @@ from ._files import (
     FINDING_COLUMNS,
     REJECTED_COLUMNS,
     HashingFile,
+    escape_line_breaks,
     fsync_path,
     sha256_file,
     write_findings_csv,
@@ -42,7 +43,7 @@ def _finding_dict(finding: Any) -> dict[str, Any]:
 
 
 def _write_summary(path: Path, summary: Mapping[str, Any], mode: int) -> None:
-    text = json.dumps(summary, ensure_ascii=False, sort_keys=True, indent=2, allow_nan=False) + "\n"
+    text = escape_line_breaks(json.dumps(summary, ensure_ascii=False, sort_keys=True, indent=2, allow_nan=False)) + "\n"
     if path.exists():
         path.unlink()
     raw = HashingFile(path, mode)
