@@ -46,6 +46,15 @@ def test_clean_day_exit_0_and_outputs(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary == result.summary
     assert summary["schema_version"] == "1.0" and summary["exit_code"] == 0
+    assert set(summary) == {
+        "schema_version", "tool", "as_of", "audit_time", "run", "inputs", "outputs", "policy", "thresholds",
+        "fail_on", "rules_run", "rules_skipped", "file_errors", "counts", "findings_by_rule",
+        "findings_by_severity", "breakdowns", "exit_code"}
+    assert set(summary["counts"]) == {"lines_read", "events_evaluated", "duplicates", "lines_rejected",
+                                      "ledger_rows_rejected", "rejected_by_reason"}
+    assert set(summary["breakdowns"]) == {"events_by_day", "events_by_hour", "flagged_events_by_day",
+                                          "flagged_events_by_hour", "findings_by_department", "findings_by_system"}
+    assert {"events", "accounts", "personnel"} <= {i["role"] for i in summary["inputs"]}
     assert set(summary["findings_by_rule"]) == set(RULE_IDS)
     assert set(summary["findings_by_severity"]) == set(SEVERITIES)
     assert summary["thresholds"] == DEFAULT_THRESHOLDS
