@@ -455,7 +455,8 @@ def _plant(city: City, sc: _Scenarios, truth: Truth, day_list: list[dt.date], as
         dept = dept or next(holder_cycle)
         return city.add(system, city.person(dept), dept, **kw)
 
-    def short(acc: Acc, system: str, t: int, acts: list, **kw: Any) -> None:
+    def short(acc: Acc, system: str, t: int, acts: list[tuple[int, str, str, str, str, dict[str, str] | None]],
+              **kw: Any) -> None:
         end = max([a[0] for a in acts] + [t]) + 120
         sc.session(acc, system, t, end, acts, **kw)
 
@@ -571,7 +572,8 @@ def _plant(city: City, sc: _Scenarios, truth: Truth, day_list: list[dt.date], as
         truth.near("MY_NUMBER_OUTSIDE_AFFAIR", "hyojun", a.account_id, "kouki-16 from 2025-11-26 00:00 JST (added)")
 
     # TRANSFER_NOT_PERMITTED / TRANSFER_METHOD_NOT_PERMITTED / recipient ACCESS_DENIED_BY_POLICY
-    def transfer(dept: str, purpose: str, method: str = "fukushi_system", resource: str = "kihon_joho"):
+    def transfer(dept: str, purpose: str, method: str = "fukushi_system",
+                 resource: str = "kihon_joho") -> tuple[dict[str, str], str, str]:
         return {"recipient_department": dept, "method": method}, purpose, resource
 
     pre = dt.date(2025, 3, 23)
