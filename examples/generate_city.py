@@ -7,7 +7,7 @@ Usage::
         [--start 2025-03-19] [--truth examples/city_truth.json] [--format mixed|jsonl] [--jobs N]
 
 The city: the holder departments (健康保険課 and the six 区 市民総合窓口課) and the 別紙1
-recipient departments with their six wards, ~1,400 staff with ~2,400 accounts across the
+recipient departments with their six wards, ~2,000 staff with ~3,900 accounts across the
 three systems (``gyomu_kyotsu``, ``fukushi``, ``hyojun``), business-hour traffic with a lunch
 dip, next to nothing on weekends and holidays, sessions, transfers to the recipients once a
 policy version that declares them is in force (2025-03-24), exports by officers in office,
@@ -83,11 +83,11 @@ GENERAL_RESOURCES: tuple[str, ...] = (
 TRANSFER_RESOURCES: tuple[str, ...] = ("kihon_joho", "iryo_hoken")
 NON_BUSINESS_DEPARTMENT = "総務課"
 
-_HOLDER_SIZES = {"健康保険課": 120, **{f"{w}市民総合窓口課": 60 for w in WARDS}}
+_HOLDER_SIZES = {"健康保険課": 150, **{f"{w}市民総合窓口課": 80 for w in WARDS}}
 _RECIPIENT_SIZES = {
-    "保護課": 30, "障害者自立支援課": 30, "こども家庭支援課": 30, "精神保健福祉課": 25, "健康支援課": 25,
-    **{f"{w}社会支援課": 40 for w in WARDS}, **{f"{w}高齢障害支援課": 30 for w in WARDS},
-    **{f"{w}こども家庭課": 30 for w in WARDS}, **{f"{w}健康課": 30 for w in WARDS},
+    "保護課": 45, "障害者自立支援課": 40, "こども家庭支援課": 40, "精神保健福祉課": 35, "健康支援課": 35,
+    **{f"{w}社会支援課": 55 for w in WARDS}, **{f"{w}高齢障害支援課": 45 for w in WARDS},
+    **{f"{w}こども家庭課": 40 for w in WARDS}, **{f"{w}健康課": 45 for w in WARDS},
 }
 _OFFICER_FROM = dt.date(2010, 4, 1)
 _DAY = 86400
