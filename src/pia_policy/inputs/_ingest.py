@@ -17,11 +17,11 @@ import pyarrow as pa
 from .._i18n import msg
 from ._errors import InputError
 from ._fields import REJECT_REASONS, REQUIRED_FIELDS, STRUCTURAL_REASONS
-from ._ledger import LEDGERS, read_ledger
+from ._ledger import LEDGERS, LedgerData, read_ledger
 from ._mapping import Mapping, load_mappings, mapping_for, normalise_encoding
 from ._sql import STAGE_COLUMNS, create_stage_sql, csv_fields_sql, json_fields_sql, validate_sql
 from ._time import sql_literal as lit
-from ._stream import BOM, FileStream, batches, discover_events, expand_bad, pieces_table, utf8_valid_file
+from ._stream import BOM, EventFile, FileStream, batches, discover_events, expand_bad, pieces_table, utf8_valid_file
 
 __all__ = ["IngestResult", "ingest", "DEFAULT_BATCH_BYTES"]
 
@@ -205,7 +205,8 @@ class _Ingest:
         finally:
             self.con.unregister(_BATCH)
 
-    def read_file(self, ev: Any, files_done: int, files_total: int) -> None:
+    def read_file(self, ev: EventFile, files_done: int, files_total: int) -> None:
+        """Stream one events file through DuckDB, batch by batch, into the staging table."""
         mapping = mapping_for(self.mappings, ev.path.name)
         stream = FileStream(ev.path, gz=ev.fmt == "jsonl.gz")
         codec = "utf-8"
@@ -360,7 +361,10 @@ def ingest(
     )
 
 
-def _finalise(con: duckdb.DuckDBPyConnection, ledgers: list[Any], run: _Ingest, files: list[Any]) -> dict[str, Any]:
+def _finalise(
+    con: duckdb.DuckDBPyConnection, ledgers: list[LedgerData], run: _Ingest, files: list[EventFile]
+) -> dict[str, Any]:
+    """Split the staging table into events / duplicates / rejected, load the ledgers, count."""
     names = "[" + ", ".join(lit(ev.rel) for ev in files) + "]"
     value_cols = ", ".join(c for c, _ in STAGE_COLUMNS[6:])
     con.execute(
