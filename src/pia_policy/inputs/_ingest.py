@@ -170,6 +170,9 @@ class _Ingest:
         self.file_errors: list[dict[str, str]] = []
         self.inputs: list[dict[str, Any]] = []
         self.lines_seen = 0
+        self.pending: list[pa.Table] = []
+        self.pending_bytes = 0
+        self.pending_mapping: Mapping | None = None
 
     def error(self, file: str, text: str) -> None:
         self.file_errors.append({"file": file, "error": text})
@@ -204,6 +207,25 @@ class _Ingest:
             self.con.execute(f"INSERT INTO {_STAGE} {validate_sql('(' + fields_sql(_BATCH) + ')', self.as_of, mapping)}")
         finally:
             self.con.unregister(_BATCH)
+
+    def _queue_json(self, tbl: pa.Table, mapping: Mapping | None) -> None:
+        """Collect JSON Lines pieces (of several small files) into one DuckDB batch."""
+        if self.pending and self.pending_mapping is not mapping:
+            self.flush()
+        self.pending.append(tbl)
+        self.pending_mapping = mapping
+        self.pending_bytes += tbl.column("p").nbytes
+        if self.pending_bytes >= self.batch_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        """Run the collected JSON Lines pieces through DuckDB."""
+        if not self.pending:
+            return
+        tbl = pa.concat_tables(self.pending) if len(self.pending) > 1 else self.pending[0]
+        mapping = self.pending_mapping
+        self.pending, self.pending_bytes, self.pending_mapping = [], 0, None
+        self._run_batch(tbl, "utf-8", lambda src: json_fields_sql(src, mapping, "utf-8"), mapping)
 
     def read_file(self, ev: EventFile, files_done: int, files_total: int) -> None:
         """Stream one events file through DuckDB, batch by batch, into the staging table."""
@@ -248,7 +270,7 @@ class _Ingest:
                             mapping,
                         )
                     else:
-                        self._run_batch(tbl, codec, lambda src: json_fields_sql(src, mapping, codec), mapping)
+                        self._queue_json(tbl, mapping)
                 self.lines_seen += n_lf + (0 if ends_lf else 1)
                 if self.progress:
                     self.progress(files_done, files_total, self.lines_seen)
@@ -331,6 +353,8 @@ def ingest(
         progress(0, len(files), 0)
     for n, ev in enumerate(files):
         run.read_file(ev, n, len(files))
+        if n == len(files) - 1:
+            run.flush()
         if progress:
             progress(n + 1, len(files), run.lines_seen)
 
