@@ -321,3 +321,22 @@ def test_utf16_file_is_named(run, jl, event):
     con, res = run({"events/a.jsonl": body, "events/b.jsonl": jl(event(event_id="b"))})
     assert any(e["file"] == "events/a.jsonl" and "UTF-16" in e["error"] for e in res.file_errors)
     assert res.counts["events_evaluated"] == 1
+
+
+def test_rejects_of_small_files_sharing_a_batch_keep_their_file(run, jl, event):
+    con, res = run(
+        {
+            "events/a.jsonl": jl(event(event_id="a")),
+            "events/b.jsonl": jl(event(event_id="b")) + b'{"x": "\xff"}\n',
+            "events/c.jsonl": b"{broken\n" + jl(event(event_id="c")),
+        }
+    )
+    assert con.execute("SELECT file, line, reason FROM rejected").fetchall() == [
+        ("events/b.jsonl", 2, "encoding"),
+        ("events/c.jsonl", 1, "invalid_json"),
+    ]
+    assert con.execute("SELECT file, line, event_id FROM events").fetchall() == [
+        ("events/a.jsonl", 1, "a"),
+        ("events/b.jsonl", 1, "b"),
+        ("events/c.jsonl", 2, "c"),
+    ]

@@ -329,10 +329,11 @@ def expand_bad(tbl: pa.Table, bad: list[int], codec: str) -> pa.Table:
     """Replace the UTF-8 pieces at row indexes ``bad`` (they did not decode) by one row per line."""
     bad_set = set(bad)
     keep = [i for i in range(tbl.num_rows) if i not in bad_set]
-    rows: list[tuple[int, bool, int, str | None, bytes]] = []
     bases = tbl.column("base")
     ps = tbl.column("p")
+    idxs = tbl.column("file_idx")
+    parts = [tbl.take(pa.array(keep, pa.int64()))]
     for i in sorted(bad_set):
-        rows.extend(_line_rows(ps[i].as_py(), bases[i].as_py(), codec))
-    file_idx = tbl.column("file_idx")[0].as_py()
-    return pa.concat_tables([tbl.take(pa.array(keep, pa.int64())), _rows_table(rows, file_idx)])
+        rows = _line_rows(ps[i].as_py(), bases[i].as_py(), codec)
+        parts.append(_rows_table(rows, idxs[i].as_py()))
+    return pa.concat_tables(parts)
