@@ -176,3 +176,52 @@ def test_csv_lines_are_accounted_for(tmp_path_factory, rows, raw, enc, batch):
     assert all(2 <= line <= n_lines for (line,) in seen)
     # Records never outnumber the non-blank physical lines after the header.
     assert c["lines_read"] <= sum(1 for ln in body.split(b"\n")[1:] if ln.strip(b" \t\r"))
+
+
+_any_value = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=8),
+        st.sampled_from(["fukushi", "view", "login", "kihon_joho", "2025-04-01T09:00:00", "s1", "", "12"]),
+    ),
+    lambda children: st.one_of(st.lists(children, max_size=2), st.dictionaries(st.text(max_size=3), children, max_size=2)),
+    max_leaves=4,
+)
+_keys = st.sampled_from(["ts", "system", "seq", "event_id", "account_id", "session_id", "action", "resource", "subject_id", "note"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    objs=st.lists(st.dictionaries(_keys, _any_value, max_size=8), min_size=1, max_size=15),
+    ascii_only=st.booleans(),
+    spaced=st.booleans(),
+)
+def test_fast_and_exact_json_paths_agree(tmp_path_factory, monkeypatch, objs, ascii_only, spaced):
+    from pia_policy.inputs import _sql
+
+    base = {"ts": "2025-04-01T09:00:00", "system": "fukushi", "event_id": "e", "account_id": "a", "action": "view"}
+    lines = []
+    for i, o in enumerate(objs):
+        rec = {**base, "event_id": f"e{i}", **o}
+        sep = (", ", " :  ") if spaced else (",", ":")
+        lines.append(json.dumps(rec, ensure_ascii=ascii_only, separators=sep).encode())
+    d = tmp_path_factory.mktemp("paths")
+    (d / "events").mkdir()
+    (d / "accounts.csv").write_text("account_id,system,department\n")
+    (d / "personnel.csv").write_text("person_id,event,effective_date\n")
+    (d / "events" / "a.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    results = []
+    for force in (False, True):
+        monkeypatch.setattr(_sql, "FORCE_EXACT", force)
+        con = duckdb.connect()
+        ingest(con, d, as_of_utc=AS_OF)
+        results.append(
+            (
+                con.execute("SELECT * FROM events ORDER BY line").fetchall(),
+                con.execute("SELECT line, reason, field FROM rejected ORDER BY line").fetchall(),
+            )
+        )
+    assert results[0] == results[1]

@@ -8,9 +8,10 @@ timestamp normalisation to naive UTC.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from .._i18n import msg
-from ._fields import ENUM_FIELDS, EVENT_FIELDS, INT_FIELDS, REQUIRED_FIELDS, SESSION_ACTIONS
+from ._fields import ENUM_FIELDS, EVENT_FIELDS, INT_FIELDS, REQUIRED_FIELDS, SESSION_ACTIONS, STRING_FIELDS
 from ._mapping import Mapping
 from ._stream import KIND_CUT, KIND_UNDECODABLE
 from ._time import sql_literal as lit
@@ -43,6 +44,9 @@ STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
 
 _Q = '"(?:[^"]|"")*"'
 _U = '(?:[^,"][^,]*)?'
+#: Tests set this to send every JSON line down the exact path (the fast path must agree with it).
+FORCE_EXACT = False
+
 CSV_RECORD_RE = f"(?:{_Q}|{_U})(?:,(?:{_Q}|{_U}))*"
 CSV_FIELD_RE = f',({_Q}|[^,]*)'
 
@@ -104,33 +108,46 @@ def _json_string(v: str) -> str:
     )
 
 
+def _json_key(k: str) -> str:
+    return k.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def json_fields_sql(src: str, mapping: Mapping | None, codec: str = "utf-8") -> str:
     """The field relation of JSON Lines pieces in ``src`` (one row per non-blank line).
 
-    One JSON parse per line: ``from_json`` into a struct of JSON texts; the type of each value
-    is read from its first character. Lines that do not parse are classified afterwards.
+    Fast path: one ``from_json`` per line into VARCHAR fields. A line that may carry a value of
+    the wrong type (a RE2 test on the raw line: a field followed by a number, object, array or
+    boolean, ``seq`` followed by anything but a number, or any ``\\u`` escape) takes the exact
+    path: ``from_json`` into JSON texts, whose first character gives the type. Lines that do not
+    parse are classified afterwards.
     """
     srcs = {f: (mapping.source(f) if mapping else f) for f in EVENT_FIELDS}
     keys = list(dict.fromkeys(srcs.values()))
-    schema = "{" + ", ".join('"' + k.replace("\\", "\\\\").replace('"', '\\"') + '": "JSON"' for k in keys) + "}"
+    schema_json = "{" + ", ".join(f'"{_json_key(k)}": "JSON"' for k in keys) + "}"
+    schema_str = "{" + ", ".join(f'"{_json_key(k)}": "VARCHAR"' for k in keys) + "}"
+    str_keys = "|".join(re.escape(_json_key(srcs[f])) for f in STRING_FIELDS)
+    int_keys = "|".join(re.escape(_json_key(srcs[f])) for f in INT_FIELDS)
+    flag = f'"(?:{str_keys})"\\s*:\\s*[-0-9{{\\[tfNI]|"(?:{int_keys})"\\s*:\\s*[^-0-9n\\s]'
     cols = []
     for f in EVENT_FIELDS:
-        v = f"struct_extract(js, {lit(srcs[f])})"
-        cols.append(f"CAST({v} AS VARCHAR) AS v_{f}")
+        cols.append(f"struct_extract(jv, {lit(srcs[f])}) AS s_{f}")
+        cols.append(f"CAST(struct_extract(js, {lit(srcs[f])}) AS VARCHAR) AS v_{f}")
     inner = ", ".join(cols)
     out = []
     for f in EVENT_FIELDS:
         v = f"v_{f}"
+        raw = f"CASE WHEN slow THEN {v} ELSE s_{f} END"
         if f in INT_FIELDS:
-            out.append(f"CASE WHEN regexp_full_match({v}, '-?[0-9]+') THEN {v} END AS r_{f}")
+            out.append(f"CASE WHEN regexp_full_match({raw}, '-?[0-9]+') THEN {raw} END AS r_{f}")
             out.append(
-                f"coalesce({v} IS NOT NULL AND (NOT regexp_full_match({v}, '-?[0-9]+') "
-                f"OR TRY_CAST({v} AS BIGINT) IS NULL), false) AS w_{f}"
+                f"coalesce({raw} IS NOT NULL AND (NOT regexp_full_match({raw}, '-?[0-9]+') "
+                f"OR TRY_CAST({raw} AS BIGINT) IS NULL), false) AS w_{f}"
             )
         else:
-            out.append(f"{_map_value(_json_string(v), mapping, f)} AS r_{f}")
-            out.append(f"coalesce(NOT prefix({v}, '\"'), false) AS w_{f}")
-        out.append(f"{v} AS d_{f}")
+            value = f"CASE WHEN slow THEN {_json_string(v)} ELSE s_{f} END"
+            out.append(f"{_map_value(value, mapping, f)} AS r_{f}")
+            out.append(f"slow AND coalesce(NOT prefix({v}, '\"'), false) AS w_{f}")
+        out.append(f"{raw} AS d_{f}")
     nul = lit(msg("行に NUL バイトが含まれ、JSON として読めません", "the line contains NUL bytes and is not valid JSON"))
     bad = lit(msg("JSON として読めません（1 行に 1 つの JSON オブジェクトが必要）", "not valid JSON (one JSON object per line expected)"))
     not_obj = msg("JSON オブジェクトではなく ", "a JSON ")
@@ -140,13 +157,18 @@ def json_fields_sql(src: str, mapping: Mapping | None, codec: str = "utf-8") -> 
     n AS (SELECT file_idx, line, kind, ex,
                  CASE WHEN starts_with(t, chr(65279)) THEN substr(t, 2) ELSE t END AS t FROM l),
     v AS (SELECT * FROM n WHERE kind >= {KIND_UNDECODABLE} OR regexp_matches(t, '[^ \t]')),
-    x AS (SELECT *, CASE WHEN kind < {KIND_UNDECODABLE} THEN try(from_json(t, {lit(schema)})) END AS js FROM v),
-    y AS (SELECT file_idx, line, t, ex,
+    x AS (SELECT *, CASE WHEN kind < {KIND_UNDECODABLE} THEN try(from_json(t, {lit(schema_str)})) END AS jv FROM v),
+    f AS (SELECT *, kind < {KIND_UNDECODABLE} AND ({"true OR " if FORCE_EXACT else ""}jv IS NULL OR contains(t, '\\u')
+                    OR contains(t, '\\/') OR regexp_matches(t, {lit(flag)})) AS slow
+          FROM x),
+    x2 AS (SELECT *, CASE WHEN slow THEN try(from_json(t, {lit(schema_json)})) END AS js FROM f),
+    y AS (SELECT file_idx, line, t, ex, slow,
             CASE WHEN kind = {KIND_UNDECODABLE} THEN 'encoding' WHEN kind = {KIND_CUT} THEN 'io_error'
-                 WHEN js IS NULL AND NOT json_valid(t) THEN 'invalid_json'
-                 WHEN js IS NULL OR NOT (prefix(t, '{{') OR regexp_matches(t, '^[ \t]*[{{]')) THEN 'not_object' END AS pre,
+                 WHEN slow AND js IS NULL AND NOT json_valid(t) THEN 'invalid_json'
+                 WHEN (slow AND js IS NULL) OR NOT (prefix(t, '{{') OR regexp_matches(t, '^[ \t]*[{{]'))
+                 THEN 'not_object' END AS pre,
             {inner}
-          FROM x)
+          FROM x2)
     SELECT file_idx, line, t, ex, pre,
       CASE WHEN pre = 'encoding' THEN {_enc_detail(codec)} WHEN pre = 'io_error' THEN {_cut_detail()}
            WHEN pre = 'invalid_json' THEN CASE WHEN contains(t, chr(0)) THEN {nul} ELSE {bad} END
