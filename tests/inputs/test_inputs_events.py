@@ -340,3 +340,22 @@ def test_rejects_of_small_files_sharing_a_batch_keep_their_file(run, jl, event):
         ("events/b.jsonl", 1, "b"),
         ("events/c.jsonl", 2, "c"),
     ]
+
+
+@pytest.mark.parametrize("keep_order", [True, False])
+def test_events_table_is_in_file_and_line_order(run, jl, event, keep_order, tmp_path):
+    import duckdb
+
+    from pia_policy.inputs import ingest
+
+    lines = [event(event_id=f"e{i}") for i in range(400)]
+    body = jl(*lines[:200]) + b'{"x": "\xff"}\n' + jl(*lines[200:])
+    csv = "ts,system,event_id,account_id,action,note\n" + "".join(
+        f'2025-04-01,fukushi,c{i},a,view,"multi\nline {i}"\n' for i in range(300)
+    )
+    d = run.dir({"events/a.jsonl": body, "events/b.csv": csv, "events/c.jsonl": jl(*lines[:50])})
+    con = duckdb.connect()
+    con.execute(f"SET preserve_insertion_order = {str(keep_order).lower()}")
+    ingest(con, d, as_of_utc=dt.datetime(2025, 4, 1, 15), batch_bytes=4096)
+    got = con.execute("SELECT file_idx, line FROM events").fetchall()
+    assert got == sorted(got) and len(got) == 400 + 300

@@ -173,6 +173,10 @@ class _Ingest:
         self.pending: list[pa.Table] = []
         self.pending_bytes = 0
         self.pending_mapping: Mapping | None = None
+        # Rows reach the staging table in (file, line) order unless a batch reorders them
+        # (split pieces, CSV records grouped across lines) or the connection does not keep order.
+        setting = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+        self.needs_sort = not (setting and setting[0] in (True, "true", "1"))
 
     def error(self, file: str, text: str) -> None:
         self.file_errors.append({"file": file, "error": text})
@@ -203,6 +207,7 @@ class _Ingest:
             if bad:
                 self.con.unregister(_BATCH)
                 tbl = expand_bad(tbl.drop_columns(["pi"]), bad, codec)
+                self.needs_sort = True  # the split lines come after the good pieces
                 self.con.register(_BATCH, tbl)
             self.con.execute(f"INSERT INTO {_STAGE} {validate_sql('(' + fields_sql(_BATCH) + ')', self.as_of, mapping)}")
         finally:
@@ -245,6 +250,7 @@ class _Ingest:
                             ),
                         )
             if is_csv:
+                self.flush()  # earlier JSON Lines files reach the staging table first
                 codec = self._codec(ev.path, mapping)
             state: dict[str, Any] = {"header": None, "start": 1}
 
@@ -263,6 +269,7 @@ class _Ingest:
                 if tbl.num_rows:
                     if is_csv:
                         hdr, start = state["header"], state["start"]
+                        self.needs_sort = self.needs_sort or quotes
                         self._run_batch(
                             tbl,
                             codec,
@@ -400,7 +407,7 @@ def _finalise(
         con.execute(
             f"""CREATE OR REPLACE TABLE events AS
             SELECT {names}[file_idx + 1] AS file, file_idx, line, {value_cols} FROM {_STAGE} WHERE reason IS NULL
-            ORDER BY file_idx, line"""
+            {"ORDER BY file_idx, line" if run.needs_sort else ""}"""
         )
         con.execute(
             "CREATE OR REPLACE TABLE duplicates (file VARCHAR, line BIGINT, event_id VARCHAR, "
