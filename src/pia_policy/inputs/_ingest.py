@@ -19,7 +19,7 @@ from ._errors import InputError
 from ._fields import REJECT_REASONS, REQUIRED_FIELDS, STRUCTURAL_REASONS
 from ._ledger import LEDGERS, LedgerData, read_ledger
 from ._mapping import Mapping, load_mappings, mapping_for, normalise_encoding
-from ._sql import STAGE_COLUMNS, create_stage_sql, csv_fields_sql, json_fields_sql, validate_sql
+from ._sql import REJECT_COLUMNS, create_stage_sql, csv_fields_sql, json_fields_sql, validate_sql
 from ._time import sql_literal as lit
 from ._stream import BOM, EventFile, FileStream, batches, discover_events, expand_bad, pieces_table, utf8_valid_file
 
@@ -173,6 +173,7 @@ class _Ingest:
         self.pending: list[pa.Table] = []
         self.pending_bytes = 0
         self.pending_mapping: Mapping | None = None
+        self.names = "NULL"  # SQL list of the events files' names (file_idx + 1)
         # Rows reach the staging table in (file, line) order unless a batch reorders them
         # (split pieces, CSV records grouped across lines) or the connection does not keep order.
         setting = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
@@ -209,7 +210,8 @@ class _Ingest:
                 tbl = expand_bad(tbl.drop_columns(["pi"]), bad, codec)
                 self.needs_sort = True  # the split lines come after the good pieces
                 self.con.register(_BATCH, tbl)
-            self.con.execute(f"INSERT INTO {_STAGE} {validate_sql('(' + fields_sql(_BATCH) + ')', self.as_of, mapping)}")
+            sql = validate_sql("(" + fields_sql(_BATCH) + ")", self.as_of, mapping, self.names)
+            self.con.execute(f"INSERT INTO {_STAGE} {sql}")
         finally:
             self.con.unregister(_BATCH)
 
@@ -355,6 +357,7 @@ def ingest(
     ledgers = [read_ledger(spec, data_dir, enc) for spec in LEDGERS]  # required ones raise first
 
     run = _Ingest(con, data_dir, as_of_utc, enc, mappings, progress, batch_bytes)
+    run.names = "[" + ", ".join(lit(ev.rel) for ev in files) + "]"
     con.execute(create_stage_sql(_STAGE))
     if progress:
         progress(0, len(files), 0)
@@ -396,51 +399,61 @@ def _finalise(
     con: duckdb.DuckDBPyConnection, ledgers: list[LedgerData], run: _Ingest, files: list[EventFile]
 ) -> dict[str, Any]:
     """Split the staging table into events / duplicates / rejected, load the ledgers, count."""
-    names = "[" + ", ".join(lit(ev.rel) for ev in files) + "]"
-    value_cols = ", ".join(c for c, _ in STAGE_COLUMNS[6:])
+    names = run.names
+    total, rejected, valid = con.execute(
+        f"SELECT count(*), count(reason), count(*) - count(reason) FROM {_STAGE}"
+    ).fetchone()  # type: ignore[misc]
+    con.execute(
+        f"""CREATE OR REPLACE TABLE rejected AS
+        SELECT file, line, reason, field, detail, excerpt
+        FROM {_STAGE} WHERE reason IS NOT NULL ORDER BY file_idx, line"""
+    )
+    # Files that gave records but not one readable record: name them (wrong format or damaged).
+    structural = ", ".join(lit(r) for r in sorted(STRUCTURAL_REASONS))
+    unreadable = con.execute(
+        f"""SELECT file_idx, count(*), count(*) FILTER (WHERE reason IN ({structural})), mode(reason)
+            FROM {_STAGE} GROUP BY file_idx ORDER BY file_idx"""
+    ).fetchall()
+    con.execute(f"DELETE FROM {_STAGE} WHERE reason IS NOT NULL")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _pia_dupids AS
-        SELECT event_id FROM {_STAGE} WHERE reason IS NULL GROUP BY event_id HAVING count(*) > 1"""
+        SELECT event_id FROM {_STAGE} GROUP BY event_id HAVING count(*) > 1"""
     )
     has_dups = con.execute("SELECT count(*) FROM _pia_dupids").fetchone()[0]  # type: ignore[index]
-    if not has_dups:
-        con.execute(
-            f"""CREATE OR REPLACE TABLE events AS
-            SELECT {names}[file_idx + 1] AS file, file_idx, line, {value_cols} FROM {_STAGE} WHERE reason IS NULL
-            {"ORDER BY file_idx, line" if run.needs_sort else ""}"""
-        )
-        con.execute(
-            "CREATE OR REPLACE TABLE duplicates (file VARCHAR, line BIGINT, event_id VARCHAR, "
-            "first_file VARCHAR, first_line BIGINT)"
-        )
-    else:
+    if has_dups:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE _pia_later AS
             SELECT * FROM (
-              SELECT file_idx, line, event_id, row_number() OVER w AS rn,
+              SELECT file, file_idx, line, event_id, row_number() OVER w AS rn,
                      first_value(file_idx) OVER w AS first_idx, first_value(line) OVER w AS first_line
-              FROM {_STAGE} SEMI JOIN _pia_dupids USING (event_id) WHERE reason IS NULL
+              FROM {_STAGE} SEMI JOIN _pia_dupids USING (event_id)
               WINDOW w AS (PARTITION BY event_id ORDER BY file_idx, line))
             WHERE rn > 1"""
         )
         con.execute(
-            f"""CREATE OR REPLACE TABLE events AS
-            SELECT {names}[file_idx + 1] AS file, file_idx, line, {value_cols}
-            FROM {_STAGE} s ANTI JOIN _pia_later d USING (file_idx, line)
-            WHERE s.reason IS NULL ORDER BY file_idx, line"""
-        )
-        con.execute(
             f"""CREATE OR REPLACE TABLE duplicates AS
-            SELECT {names}[file_idx + 1] AS file, line, event_id, {names}[first_idx + 1] AS first_file, first_line
+            SELECT file, line, event_id, {names}[first_idx + 1] AS first_file, first_line
             FROM _pia_later ORDER BY file_idx, line"""
         )
+        con.execute(
+            f"""DELETE FROM {_STAGE} s USING _pia_later d WHERE s.file_idx = d.file_idx AND s.line = d.line"""
+        )
         con.execute("DROP TABLE IF EXISTS _pia_later")
+    else:
+        con.execute(
+            "CREATE OR REPLACE TABLE duplicates (file VARCHAR, line BIGINT, event_id VARCHAR, "
+            "first_file VARCHAR, first_line BIGINT)"
+        )
     con.execute("DROP TABLE IF EXISTS _pia_dupids")
-    con.execute(
-        f"""CREATE OR REPLACE TABLE rejected AS
-        SELECT {names}[file_idx + 1] AS file, line, reason, field, detail, excerpt
-        FROM {_STAGE} WHERE reason IS NOT NULL ORDER BY file_idx, line"""
-    )
+    # The staging table becomes `events` (no copy unless rows must be sorted).
+    for col in REJECT_COLUMNS:
+        con.execute(f"ALTER TABLE {_STAGE} DROP COLUMN {col}")
+    con.execute("DROP TABLE IF EXISTS events")
+    if run.needs_sort or has_dups:
+        con.execute(f"CREATE TABLE events AS SELECT * FROM {_STAGE} ORDER BY file_idx, line")
+        con.execute(f"DROP TABLE {_STAGE}")
+    else:
+        con.execute(f"ALTER TABLE {_STAGE} RENAME TO events")
     ledger_rejects = [r for led in ledgers for r in led.rejects]
     if ledger_rejects:
         tbl = pa.Table.from_pylist(
@@ -475,17 +488,10 @@ def _finalise(
             finally:
                 con.unregister("_pia_roles")
 
-    total, rejected, valid = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE reason IS NOT NULL), count(*) FILTER (WHERE reason IS NULL) FROM {_STAGE}"
-    ).fetchone()  # type: ignore[misc]
     evaluated = con.execute("SELECT count(*) FROM events").fetchone()[0]  # type: ignore[index]
     by_reason = dict(con.execute("SELECT reason, count(*) FROM rejected GROUP BY reason").fetchall())
-    # Files that gave records but not one readable record: name them (wrong format or damaged).
-    for idx, n, unreadable, reason in con.execute(
-        f"""SELECT file_idx, count(*), count(*) FILTER (WHERE reason IN ({", ".join(repr(r) for r in sorted(STRUCTURAL_REASONS))})),
-                   mode(reason) FROM {_STAGE} GROUP BY file_idx ORDER BY file_idx"""
-    ).fetchall():
-        if n and n == unreadable:
+    for idx, n, bad, reason in unreadable:
+        if n and n == bad:
             run.error(
                 files[idx].rel,
                 msg(
@@ -493,7 +499,6 @@ def _finalise(
                     f"none of the {n} lines of this file could be read (mostly {reason}): wrong format or damaged?",
                 ),
             )
-    con.execute(f"DROP TABLE IF EXISTS {_STAGE}")
     return {
         "lines_read": int(total),
         "events_evaluated": int(evaluated),

@@ -17,15 +17,13 @@ from ._stream import KIND_CUT, KIND_UNDECODABLE
 from ._time import sql_literal as lit
 from ._time import sql_layered, sql_strptime_ts, sql_ts_layers
 
-__all__ = ["STAGE_COLUMNS", "create_stage_sql", "json_fields_sql", "csv_fields_sql", "validate_sql"]
+__all__ = ["STAGE_COLUMNS", "REJECT_COLUMNS", "create_stage_sql", "json_fields_sql", "csv_fields_sql", "validate_sql"]
 
+#: The staging table: the columns of ``events`` (in order), then the reject columns.
 STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("file", "VARCHAR"),
     ("file_idx", "INTEGER"),
     ("line", "BIGINT"),
-    ("reason", "VARCHAR"),
-    ("field", "VARCHAR"),
-    ("detail", "VARCHAR"),
-    ("excerpt", "VARCHAR"),
     ("event_id", "VARCHAR"),
     ("ts", "TIMESTAMP"),
     ("system", "VARCHAR"),
@@ -40,7 +38,12 @@ STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("recipient_department", "VARCHAR"),
     ("method", "VARCHAR"),
     ("record_ref", "VARCHAR"),
+    ("reason", "VARCHAR"),
+    ("field", "VARCHAR"),
+    ("detail", "VARCHAR"),
+    ("excerpt", "VARCHAR"),
 )
+REJECT_COLUMNS: tuple[str, ...] = ("reason", "field", "detail", "excerpt")
 
 _Q = '"(?:[^"]|"")*"'
 _U = '(?:[^,"][^,]*)?'
@@ -54,7 +57,7 @@ CSV_FIELD_RE = f',({_Q}|[^,]*)'
 def create_stage_sql(name: str) -> str:
     """DDL of the staging table that collects every record of every batch."""
     cols = ", ".join(f"{c} {t}" for c, t in STAGE_COLUMNS)
-    return f"CREATE OR REPLACE TEMP TABLE {name} ({cols})"
+    return f"CREATE OR REPLACE TABLE {name} ({cols})"
 
 
 def _lines_sql(src: str) -> str:
@@ -241,8 +244,11 @@ def _show(expr: str) -> str:
     return f"'''' || left(replace({expr}, chr(10), ' '), 60) || ''''"
 
 
-def validate_sql(fields: str, as_of_utc: dt.datetime, mapping: Mapping | None) -> str:
-    """SELECT of stage rows (``STAGE_COLUMNS``) from the field table ``fields``: the checks of SPEC §4."""
+def validate_sql(fields: str, as_of_utc: dt.datetime, mapping: Mapping | None, names: str = "NULL") -> str:
+    """SELECT of stage rows (``STAGE_COLUMNS``) from the field relation ``fields``: the checks of SPEC §4.
+
+    ``names`` is a SQL list of the events files' names, indexed by ``file_idx + 1``.
+    """
     layers = sql_ts_layers("r_ts", "ts_iso")
     if mapping and mapping.timestamp_formats:
         layers.append(f"coalesce({sql_strptime_ts('r_ts', list(mapping.timestamp_formats))}, ts_iso) AS ts_utc")
@@ -342,9 +348,9 @@ def validate_sql(fields: str, as_of_utc: dt.datetime, mapping: Mapping | None) -
         else:
             values.append(f"CASE WHEN rc IS NULL THEN NULLIF(r_{f}, '') END AS {f}")
     by_name = {v.rsplit(" AS ", 1)[1]: v for v in values}
-    ordered = [by_name[c] for c, _ in STAGE_COLUMNS[6:]]
+    ordered = [by_name[c] for c, _ in STAGE_COLUMNS[3:-4]]
     return f"""
-    SELECT file_idx, line, {reason} AS reason, {field} AS field, {detail} AS detail,
-           CASE WHEN rc IS NOT NULL THEN coalesce(ex, left(t, 200)) END AS excerpt,
-           {", ".join(ordered)}
+    SELECT {names}[file_idx + 1] AS file, file_idx, line, {", ".join(ordered)},
+           {reason} AS reason, {field} AS field, {detail} AS detail,
+           CASE WHEN rc IS NOT NULL THEN coalesce(ex, left(t, 200)) END AS excerpt
     FROM (SELECT *, {rc} AS rc FROM {sql_layered(fields, layers)})"""
