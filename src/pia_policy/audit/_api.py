@@ -6,6 +6,8 @@ import dataclasses
 import json
 import datetime as dt
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -17,13 +19,65 @@ from .. import __version__
 from .._i18n import lang, msg
 from ..models import SEVERITIES, Finding
 from ..rules import RULE_IDS
-from ._config import ConfigError, load_config, resolve_thresholds
+from ._config import (DEFAULT_DUCKDB_MEMORY_LIMIT, ConfigError, check_memory_limit, check_reply_days, load_config,
+                      resolve_thresholds)
 from ._engine import SCHEMA_VERSION, iso_jst, run_engine
 from ._log import run_logger, tty_progress
 
 __all__ = ["AuditResult", "audit", "as_of_utc", "exit_code_for"]
 
 _JST = dt.timedelta(hours=9)
+#: Environment variable that sets DuckDB's memory limit (over the config file's ``duckdb_memory_limit``).
+MEMORY_ENV = "PIA_POLICY_DUCKDB_MEMORY_LIMIT"
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _memory_limit(opts: dict[str, Any], explicit: str | None) -> str:
+    """The DuckDB memory limit: argument, then ``PIA_POLICY_DUCKDB_MEMORY_LIMIT``, then config, then default."""
+    if explicit is not None:
+        return check_memory_limit(explicit, "duckdb_memory_limit")
+    env = os.environ.get(MEMORY_ENV)
+    if env:
+        return check_memory_limit(env, MEMORY_ENV)
+    return str(opts.get("duckdb_memory_limit") or DEFAULT_DUCKDB_MEMORY_LIMIT)
+
+
+def _open_engine(memory_limit: str) -> tuple[duckdb.DuckDBPyConnection, Path, dict[str, Any]]:
+    """A DuckDB database file in a fresh temporary directory (under TMPDIR), with a memory limit and spilling.
+
+    Beyond ``memory_limit`` DuckDB writes blocks to ``<tmp>/spill``; the directory is removed by
+    :func:`_close_engine`. Threads: every core this process may use.
+    """
+    work = Path(tempfile.mkdtemp(prefix="pia-policy-duckdb-"))
+    threads = _cores()
+    try:
+        con = duckdb.connect(
+            str(work / "audit.duckdb"),
+            config={
+                "memory_limit": memory_limit,
+                "temp_directory": str(work / "spill"),
+                "threads": threads,
+            },
+        )
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    engine = {"name": "duckdb", "version": duckdb.__version__, "memory_limit": memory_limit,
+              "threads": threads, "spill": "temp_directory"}
+    return con, work, engine
+
+
+def _close_engine(con: duckdb.DuckDBPyConnection, work: Path) -> None:
+    try:
+        con.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 class AuditResult(BaseModel):
@@ -121,6 +175,9 @@ def audit(
     file_mode: int = 0o600,
     key: bytes | None = None,
     log: Callable[..., None] | None = None,
+    duckdb_memory_limit: str | None = None,
+    reply_days: int | None = None,
+    notice_sender: str | None = None,
 ) -> AuditResult:
     """Audit ``data_dir`` as of 00:00 JST of ``as_of`` (SPEC §3–§6).
 
@@ -128,6 +185,10 @@ def audit(
     With ``out``, writes findings.jsonl, summary.json, rejected.jsonl, findings.csv (and,
     with ``reports``, report.html and notices/). Raises :class:`ConfigError` for invalid
     options or config and ``pia_policy.inputs.InputError`` for missing required inputs.
+    ``reply_days`` (default 14) and ``notice_sender`` (発信者) go to the notices.
+    DuckDB runs on a database file in a temporary directory with a memory limit
+    (``duckdb_memory_limit``, else ``PIA_POLICY_DUCKDB_MEMORY_LIMIT``, else the config's
+    ``[audit] duckdb_memory_limit``, else 512MB) and spills beyond it; the directory is removed.
     """
     from ..inputs import ingest
 
@@ -140,6 +201,9 @@ def audit(
     encoding = encoding or opts.get("encoding")
     mapping = mapping or opts.get("mapping")
     _validate(fail_on)  # the encoding is checked by ingest (InputError)
+    memory_limit = _memory_limit(opts, duckdb_memory_limit)
+    reply_days = check_reply_days(reply_days if reply_days is not None else opts.get("reply_days", 14), "--reply-days")
+    notice_sender = notice_sender or opts.get("notice_sender")
     params = resolve_thresholds(cfg, thresholds)
     as_of_date, audit_utc = as_of_utc(as_of)
     policy_arg = policy if policy is not None else opts.get("policy")
@@ -149,12 +213,13 @@ def audit(
 
     display = tty_progress() if progress is None else None
     feed = progress if progress is not None else display
-    con = duckdb.connect()
+    con, work, engine = _open_engine(memory_limit)
     try:
         if display is not None:
             display.stage(msg("入力を読み込み中", "reading inputs"))
         t_in = time.perf_counter()
         ingested = ingest(con, data_dir, as_of_utc=audit_utc, encoding=encoding, mapping=mapping, progress=feed)
+        con.execute("SET preserve_insertion_order = false")  # the engine orders what it returns
         counts = dict(_plain(ingested.counts))
         say("ingest_done", seconds=round(time.perf_counter() - t_in, 3),
             **{k: v for k, v in counts.items() if isinstance(v, int)})
@@ -184,6 +249,7 @@ def audit(
                 "started_at": started.isoformat(),
                 "finished_at": finished.isoformat(),
                 "seconds": round(time.perf_counter() - t0, 3),
+                "engine": engine,
             },
             "inputs": _plain(getattr(ingested, "inputs", [])),
             "outputs": [],
@@ -204,7 +270,8 @@ def audit(
         if out is not None:
             if display is not None:
                 display.stage(msg("結果を書き出し中", "writing outputs"))
-            out_path = _write(con, Path(out), findings, summary, reports=reports, file_mode=file_mode, key=key)
+            out_path = _write(con, Path(out), findings, summary, reports=reports, file_mode=file_mode, key=key,
+                              reply_days=reply_days, sender=notice_sender)
             written = out_path / "summary.json"
             if written.is_file():  # the summary as written: with outputs (and signature)
                 summary = json.loads(written.read_text(encoding="utf-8"))
@@ -212,7 +279,7 @@ def audit(
         say("run_failed", error=type(exc).__name__, seconds=round(time.perf_counter() - t0, 3))
         raise
     finally:
-        con.close()
+        _close_engine(con, work)
         if display is not None:
             display.close()
     say("run_end", findings=len(findings), exit_code=code, distinct_requests=result.distinct_requests,
@@ -230,6 +297,8 @@ def _write(
     reports: bool,
     file_mode: int,
     key: bytes | None,
+    reply_days: int = 14,
+    sender: str | None = None,
 ) -> Path:
     from ..outputs import write_outputs
 
@@ -241,7 +310,9 @@ def _write(
             write_reports = None  # type: ignore[assignment]
         if write_reports is not None:
             def extras(staging: Path) -> list[str]:
-                return list(write_reports(staging, findings, summary, reply_days=14, lang=lang()) or [])
+                named = {"sender": sender} if sender else {}
+                return list(write_reports(staging, findings, summary, reply_days=reply_days, lang=lang(), **named)
+                            or [])
     rejected = _rows(con, "SELECT file, line, reason, field, detail, excerpt FROM rejected ORDER BY file, line")
     duplicates = _rows(
         con, "SELECT file, line, event_id, first_file, first_line FROM duplicates ORDER BY file, line"

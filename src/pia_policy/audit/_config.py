@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Mapping
@@ -9,7 +10,16 @@ from typing import Any, Mapping
 from .._i18n import msg
 from ..models import SEVERITIES
 
-__all__ = ["DEFAULT_THRESHOLDS", "ConfigError", "AuditConfig", "load_config", "resolve_thresholds"]
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "DEFAULT_DUCKDB_MEMORY_LIMIT",
+    "ConfigError",
+    "AuditConfig",
+    "check_memory_limit",
+    "check_reply_days",
+    "load_config",
+    "resolve_thresholds",
+]
 
 #: SPEC §4/§6 defaults, in the order of the command line.
 DEFAULT_THRESHOLDS: dict[str, int | float] = {
@@ -26,7 +36,16 @@ _INTEGER_THRESHOLDS = frozenset({"bulk_subjects", "revocation_grace_days", "dorm
 #: Thresholds that must be strictly positive (zero would flag everything or nothing sensibly).
 _POSITIVE_THRESHOLDS = frozenset({"session_hours", "gap_minutes"})
 
-_AUDIT_KEYS = frozenset({"fail_on", "policy", "encoding", "mapping"})
+_AUDIT_KEYS = frozenset({"fail_on", "policy", "encoding", "mapping", "duckdb_memory_limit",
+                         "reply_days", "notice_sender"})
+#: [audit] keys whose value is a whole number (the others are strings).
+_AUDIT_INT_KEYS = frozenset({"reply_days"})
+#: DuckDB's memory limit when neither the environment nor the config file sets one.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "512MB"
+_UNITS = {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
+          "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+_MIN_MEMORY = 64 * 2**20
+_MEMORY_RE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*", re.IGNORECASE)
 _ENCODINGS = ("utf-8", "cp932")
 
 
@@ -36,6 +55,28 @@ class ConfigError(ValueError):
 
 class AuditConfig(dict[str, Any]):
     """The parsed config file: ``thresholds`` (dict) and ``audit`` options (dict), both possibly empty."""
+
+
+def check_memory_limit(value: Any, where: str) -> str:
+    """A DuckDB memory limit such as ``512MB`` or ``1GiB`` (normalised, no spaces); else ConfigError."""
+    m = _MEMORY_RE.fullmatch(value) if isinstance(value, str) else None
+    unit = m.group(2).upper().replace("I", "i") if m else ""
+    if m is None or float(m.group(1)) * _UNITS[unit] < _MIN_MEMORY:
+        raise ConfigError(
+            msg(f"{where}: duckdb_memory_limit {value!r} は無効です（64MiB 以上。例: 512MB, 1GiB）",
+                f"{where}: invalid duckdb_memory_limit {value!r} (at least 64MiB, e.g. 512MB, 1GiB)")
+        )
+    return f"{m.group(1)}{unit}"
+
+
+def check_reply_days(value: Any, where: str) -> int:
+    """The notices' reply period in days: a whole number from 1 to 365; else ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 365:
+        raise ConfigError(
+            msg(f"{where}: reply_days は 1〜365 の整数でなければなりません（{value!r}）",
+                f"{where}: reply_days must be a whole number from 1 to 365 (got {value!r})")
+        )
+    return value
 
 
 def _check_threshold(name: str, value: Any, where: str) -> int | float:
@@ -81,6 +122,9 @@ def load_config(path: Path | str | None) -> AuditConfig:
     policy = "policies/"    # relative paths are relative to the config file
     encoding = "cp932"
     mapping = "vendor.toml"
+    duckdb_memory_limit = "512MB"   # DuckDB spills to a temporary directory beyond it
+    reply_days = 14         # notices: reply deadline, days after the audit date
+    notice_sender = "情報セキュリティ管理者"   # notices: 発信者
     ```
     """
     config = AuditConfig(thresholds={}, audit={})
@@ -112,9 +156,15 @@ def load_config(path: Path | str | None) -> AuditConfig:
                 msg(f"{where}: [audit] の不明な項目 {name!r}（有効: {', '.join(sorted(_AUDIT_KEYS))}）",
                     f"{where}: unknown key {name!r} in [audit] (valid: {', '.join(sorted(_AUDIT_KEYS))})")
             )
+        if name in _AUDIT_INT_KEYS:
+            config["audit"][name] = check_reply_days(value, where)
+            continue
         if not isinstance(value, str):
             raise ConfigError(msg(f"{where}: [audit] {name} は文字列でなければなりません",
                                   f"{where}: [audit] {name} must be a string"))
+        if name == "notice_sender" and not value.strip():
+            raise ConfigError(msg(f"{where}: [audit] notice_sender が空です",
+                                  f"{where}: [audit] notice_sender is empty"))
         if name == "fail_on" and value not in SEVERITIES:
             raise ConfigError(
                 msg(f"{where}: fail_on {value!r} は無効です（有効: {', '.join(SEVERITIES)}）",
@@ -125,6 +175,8 @@ def load_config(path: Path | str | None) -> AuditConfig:
                 msg(f"{where}: encoding {value!r} は無効です（有効: {', '.join(_ENCODINGS)}）",
                     f"{where}: invalid encoding {value!r} (valid: {', '.join(_ENCODINGS)})")
             )
+        if name == "duckdb_memory_limit":
+            value = check_memory_limit(value, where)
         if name in ("policy", "mapping"):
             value = str((p.parent / value).resolve()) if not Path(value).is_absolute() else value
         config["audit"][name] = value

@@ -123,7 +123,7 @@ def _build_ev(con: duckdb.DuckDBPyConnection, policy: Any) -> int:
     cols = ", ".join(_KEY_COLUMNS)
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE ev_base AS
+        CREATE OR REPLACE TEMP VIEW ev_base AS
         WITH off AS (
           SELECT e.event_id,
                  MAX(CASE WHEN o.role = 'system_owner' THEN 1 ELSE 0 END) AS so,
@@ -209,7 +209,7 @@ def _build_ev(con: duckdb.DuckDBPyConnection, policy: Any) -> int:
         FROM ev_base b LEFT JOIN decisions d ON b.decidable AND {join}
         """
     )
-    con.execute("DROP TABLE ev_base")
+    con.execute("DROP VIEW ev_base")
     return len(keys)
 
 

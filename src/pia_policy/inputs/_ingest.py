@@ -449,7 +449,7 @@ def _finalise(
     for col in REJECT_COLUMNS:
         con.execute(f"ALTER TABLE {_STAGE} DROP COLUMN {col}")
     con.execute("DROP TABLE IF EXISTS events")
-    if run.needs_sort or has_dups:
+    if run.needs_sort:  # deleting the later duplicates keeps the order of the rest
         con.execute(f"CREATE TABLE events AS SELECT * FROM {_STAGE} ORDER BY file_idx, line")
         con.execute(f"DROP TABLE {_STAGE}")
     else:
