@@ -21,7 +21,17 @@ from ._ledger import LEDGERS, LedgerData, read_ledger
 from ._mapping import Mapping, load_mappings, mapping_for, normalise_encoding
 from ._sql import REJECT_COLUMNS, create_stage_sql, csv_fields_sql, json_fields_sql, validate_sql
 from ._time import sql_literal as lit
-from ._stream import BOM, EventFile, FileStream, batches, discover_events, expand_bad, pieces_table, utf8_valid_file
+from ._stream import (
+    BOM,
+    EventFile,
+    FileStream,
+    batches,
+    discover_events,
+    expand_bad,
+    pieces_table,
+    utf8_bad_pieces,
+    utf8_valid_file,
+)
 
 __all__ = ["IngestResult", "ingest", "DEFAULT_BATCH_BYTES"]
 
@@ -194,22 +204,11 @@ class _Ingest:
         return forced or "cp932"
 
     def _run_batch(self, tbl: pa.Table, codec: str, fields_sql: Callable[[str], str], mapping: Mapping | None) -> None:
-        tbl = tbl.append_column("pi", pa.array(range(tbl.num_rows), pa.int64()))
+        """One batch of pieces, already UTF-8 (checked or split by :func:`_checked`), into the staging table."""
         # Small record batches: DuckDB scans Arrow batches in parallel (one batch = ~2 MiB of lines).
         tbl = pa.Table.from_batches(tbl.to_batches(max_chunksize=8), schema=tbl.schema)
         self.con.register(_BATCH, tbl)
         try:
-            bad = [
-                r[0]
-                for r in self.con.execute(
-                    f"SELECT pi FROM {_BATCH} WHERE kind = 0 AND try(decode(p)) IS NULL ORDER BY pi"
-                ).fetchall()
-            ]
-            if bad:
-                self.con.unregister(_BATCH)
-                tbl = expand_bad(tbl.drop_columns(["pi"]), bad, codec)
-                self.needs_sort = True  # the split lines come after the good pieces
-                self.con.register(_BATCH, tbl)
             sql = validate_sql("(" + fields_sql(_BATCH) + ")", self.as_of, mapping, self.names)
             self.con.execute(f"INSERT INTO {_STAGE} {sql}")
         finally:
@@ -265,9 +264,16 @@ class _Ingest:
                         self._check_header(ev.rel, state["header"], mapping)
                     cut_last = stream.truncated and not data.endswith(b"\n")
                     tbl = pieces_table(data, first_line, ev.idx, codec=codec, cut_last=cut_last)
+                    if codec == "utf-8":
+                        bad = utf8_bad_pieces(tbl)
+                        if bad:  # only the lines that do not decode are rejected
+                            tbl = expand_bad(tbl, bad, codec)
+                            state["reordered"] = True  # the split lines come after the good pieces
                     yield tbl, b'"' in data if is_csv else False, n_lf, data.endswith(b"\n")
 
             for tbl, quotes, n_lf, ends_lf in _prefetch(prepared()):
+                if state.get("reordered"):
+                    self.needs_sort = True
                 if tbl.num_rows:
                     if is_csv:
                         hdr, start = state["header"], state["start"]
