@@ -58,6 +58,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-reports", action="store_true", help="write only the SPEC files (no report.html, notices/)")
     p.add_argument("--file-mode", type=_file_mode, default=0o600, metavar="MODE", help="octal, default 600")
     p.add_argument("--key-file", type=Path, default=None, help="HMAC key to sign summary.json")
+    p.add_argument("--reply-days", type=int, default=None, metavar="N",
+                   help="notices: reply deadline in days after the audit date (default 14)")
+    p.add_argument("--notice-sender", default=None, metavar="NAME",
+                   help="notices: sender (発信者), default 情報セキュリティ管理者")
     p.set_defaults(func=run)
 
 
@@ -92,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
             reports=not args.no_reports,
             file_mode=args.file_mode,
             key=key,
+            reply_days=args.reply_days,
+            notice_sender=args.notice_sender,
         )
     except (ConfigError, InputError, SigningKeyError) as exc:
         print(msg(f"pia-policy audit: エラー: {exc}", f"pia-policy audit: error: {exc}"), file=sys.stderr)

@@ -4,16 +4,73 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
+
+from . import _i18n
+from ._cli_console import masked_console
 
 __all__ = ["main"]
 
 _SUBCOMMAND_MODULES = ("_cli_policy", "_cli_audit", "_cli_verify")
 
 
+#: argparse's English messages (Python 3.11–3.13) and their Japanese lines.
+_JA_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"the following arguments are required: (?P<a>.+)"), "必須の引数がありません: {a}"),
+    (re.compile(r"argument (?P<a>\S+): invalid choice: (?P<v>.+?) \(choose from (?P<c>.+)\)"),
+     "引数 {a} の値 {v} は無効です（有効な値: {c}）"),
+    (re.compile(r"argument (?P<a>\S+): invalid (?P<t>\w+) value: (?P<v>.+)"),
+     "引数 {a} の値 {v} は{t}として読めません"),
+    (re.compile(r"argument (?P<a>\S+): expected one argument"), "引数 {a} には値が必要です"),
+    (re.compile(r"argument (?P<a>\S+): expected .+"), "引数 {a} の値の数が正しくありません"),
+    (re.compile(r"argument (?P<a>\S+): not allowed with argument (?P<b>\S+)"), "引数 {a} は {b} と同時に使えません"),
+    (re.compile(r"unrecognized arguments: (?P<a>.+)"), "不明な引数: {a}"),
+    (re.compile(r"ambiguous option: (?P<a>\S+) could match (?P<b>.+)"), "引数 {a} があいまいです（候補: {b}）"),
+    (re.compile(r"argument (?P<a>\S+): (?P<m>.+)"), "引数 {a} が正しくありません: {m}"),
+)
+
+
+_TYPE_NAMES_JA = {"int": "整数", "float": "数値"}
+
+
+def _japanese(message: str) -> str:
+    """The Japanese line for an argparse error message (a generic one when the message is unknown)."""
+    for pattern, template in _JA_PATTERNS:
+        m = pattern.fullmatch(message)
+        if m:
+            parts = m.groupdict()
+            if "t" in parts:
+                parts["t"] = _TYPE_NAMES_JA.get(parts["t"], parts["t"])
+            return template.format(**parts)
+    return f"引数が正しくありません: {message}"
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse that exits 2 with the message (its default) and names valid choices."""
+    """argparse whose usage errors exit 2, name the valid choices and speak Japanese when the language is ja."""
+
+    def _choices_note(self, message: str) -> str:
+        """``a: x, y; b: z`` for the options with fixed choices named in ``message`` but not listed there."""
+        if "choose from" in message:
+            return ""
+        notes = []
+        for action in self._actions:
+            if action.choices is None or isinstance(action.choices, dict):
+                continue
+            names = [*action.option_strings, action.dest, action.metavar or ""]
+            if any(n and re.search(rf"(?<![\w-]){re.escape(str(n))}(?![\w-])", message) for n in names):
+                notes.append(f"{'/'.join(action.option_strings) or action.dest}: {', '.join(map(str, action.choices))}")
+        return "; ".join(notes)
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and the message (English, and Japanese when the language is ja); exit 2."""
+        note = self._choices_note(message)
+        lines = [f"{self.prog}: error: {message}" + (f" (valid: {note})" if note else "")]
+        if _i18n.lang() == "ja":
+            lines.append(f"{self.prog}: エラー: {_japanese(message)}" + (f"（有効な値: {note}）" if note else ""))
+        self.print_usage(sys.stderr)
+        self.exit(2, "\n".join(lines) + "\n")  # main() masks the console (My Numbers)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,10 +88,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _early_lang(argv: Sequence[str]) -> None:
+    """Honour ``--lang ja|en`` before parsing, so that usage errors are already in that language."""
+    for i, arg in enumerate(argv):
+        value = arg.split("=", 1)[1] if arg.startswith("--lang=") else (
+            argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None)
+        if value in ("ja", "en"):
+            _i18n.set_lang(value)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    saved_lang = _i18n._lang  # noqa: SLF001 - restored after the command
+    try:
+        _early_lang(args_list)
+        with masked_console():  # nothing printed, logged or echoed holds a full My Number
+            parser = build_parser()
+            args = parser.parse_args(args_list)
+            return int(args.func(args) or 0)
+    finally:
+        _i18n.set_lang(saved_lang)  # --lang holds for this command only
 
 
 if __name__ == "__main__":  # pragma: no cover

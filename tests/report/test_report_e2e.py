@@ -8,11 +8,7 @@ from pathlib import Path
 import pytest
 from _report_helpers import chart_values, parse
 
-inputs = pytest.importorskip("pia_policy.inputs")
-if not hasattr(inputs, "ingest"):
-    pytest.skip("pia_policy.inputs.ingest is not there yet", allow_module_level=True)
-
-from pia_policy.audit import audit  # noqa: E402
+from pia_policy.audit import audit
 
 ACCOUNTS = """account_id,system,person_id,employment,department,roles,permission,issued_at,issued_by,approved_by,request_ref,revoked_at,expires_at,last_login_at
 a1,fukushi,p1,regular,健康保険課,kouki_staff,read,2024-01-01,p9,,,,,2025-03-31T09:00:00+09:00

@@ -9,6 +9,7 @@ from typing import Any, Callable, TextIO
 import structlog
 
 from .._i18n import msg
+from ..outputs import mask_processor
 
 __all__ = ["run_logger", "tty_progress"]
 
@@ -25,6 +26,8 @@ def run_logger(stream: TextIO | None = None) -> Callable[..., None]:
         processors=[
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            mask_processor,  # no My Number ever reaches the log (SPEC §5), tracebacks included
             structlog.processors.JSONRenderer(ensure_ascii=False, sort_keys=True),
         ],
         name="pia_policy.audit",

@@ -138,9 +138,9 @@ def mask_value(value: Any) -> Any:
 
 
 def _mask_log_value(value: Any) -> Any:
-    if isinstance(value, (str, Mapping, list, tuple)):
-        return mask_value(value)
-    if value is None or isinstance(value, (bool, int, float)):
+    if isinstance(value, (str, Mapping, list, tuple, int)):
+        return mask_value(value)  # a 12-digit int that is a My Number becomes masked text, as in the files
+    if value is None or isinstance(value, float):
         return value
     # Any other object is rendered with str()/repr() by the renderer: mask that text if needed.
     text = str(value)

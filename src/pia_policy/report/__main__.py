@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .._cli_console import masked_console
 from . import DEFAULT_SENDER, write_reports_from_dir
 
 
@@ -17,16 +18,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lang", choices=("ja", "en"), default="ja")
     parser.add_argument("--sender", default=DEFAULT_SENDER)
     parser.add_argument("--no-notices", action="store_true")
-    args = parser.parse_args(argv)
-    try:
-        paths = write_reports_from_dir(args.out_dir, reply_days=args.reply_days, lang=args.lang,
-                                       sender=args.sender, notices=not args.no_notices)
-    except FileNotFoundError as exc:
-        print(f"pia_policy.report: {exc}", file=sys.stderr)
-        return 2
-    for p in paths:
-        print(args.out_dir / p)
-    return 0
+    with masked_console():  # paths and messages may echo a My Number
+        args = parser.parse_args(argv)
+        try:
+            paths = write_reports_from_dir(args.out_dir, reply_days=args.reply_days, lang=args.lang,
+                                           sender=args.sender, notices=not args.no_notices)
+        except FileNotFoundError as exc:
+            print(f"pia_policy.report: {exc}", file=sys.stderr)
+            return 2
+        for p in paths:
+            print(args.out_dir / p)
+        return 0
 
 
 if __name__ == "__main__":
