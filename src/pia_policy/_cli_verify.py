@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         key = load_key(args.key_file)
     except SigningKeyError as exc:
-        print(msg(f"エラー: 署名鍵を読み取れません: {exc}", f"error: cannot read the signing key: {exc}"),
+        print(msg(f"エラー: {exc}", f"error: {exc}"),
               file=sys.stderr)
         return 2
     data_dir: Path | None = args.data

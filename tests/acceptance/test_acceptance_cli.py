@@ -196,3 +196,25 @@ def test_real_process_stderr_log_and_stdout_hold_no_my_number(tmp_path: Path) ->
     assert not _holds_my_number(proc.stdout + proc.stderr) and "********9018" in proc.stdout
     for path in out.iterdir():
         assert not _holds_my_number(path.read_text(encoding="utf-8-sig")), path.name
+
+
+# --- SPEC §6: exit 2 messages name what the user typed ---------------------------------------------
+
+@pytest.mark.parametrize(("flag", "value"), [("--session-hours", "0"), ("--gap-minutes", "-5"),
+                                             ("--bulk-subjects", "-1")])
+def test_bad_threshold_flag_is_named_as_typed(tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str,
+                                              value: str) -> None:
+    data = _dormant_city(tmp_path / "data")
+    assert main(["audit", str(data), "--as-of", AS_OF, "--out", str(tmp_path / "o"), flag, value]) == 2
+    assert capsys.readouterr().err.startswith(f"pia-policy audit: エラー: {flag}: ")
+
+
+def test_unreadable_key_file_is_named_in_both_languages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _dormant_city(tmp_path / "data")
+    missing = tmp_path / "no.key"
+    assert main(["audit", str(data), "--as-of", AS_OF, "--out", str(tmp_path / "o"), "--key-file", str(missing)]) == 2
+    assert f"署名鍵ファイル {missing} を読めません" in capsys.readouterr().err
+    empty = tmp_path / "empty.key"
+    empty.write_text("\n", encoding="utf-8")
+    assert main(["verify", str(data), "--key-file", str(empty), "--lang", "en"]) == 2
+    assert f"error: the signing key file {empty} is empty" in capsys.readouterr().err

@@ -191,6 +191,7 @@ def resolve_thresholds(
     if config:
         values.update(config.get("thresholds", {}))
     for name, value in (overrides or {}).items():
-        if value is not None:
-            values[name] = _check_threshold(name, value, where)
+        if value is not None:  # named as the command line spells it: --session-hours
+            values[name] = _check_threshold(name, value, f"--{name.replace('_', '-')}" if where == "thresholds"
+                                            and name in DEFAULT_THRESHOLDS else where)
     return values

@@ -12,6 +12,8 @@ from enum import Enum
 from pathlib import Path, PurePath
 from typing import Any
 
+from .._i18n import msg
+
 __all__ = ["KEY_ENV", "SIGNATURE_ALG", "canonical_json", "sign", "signature_of", "load_key", "jsonable", "SigningKeyError"]
 
 KEY_ENV = "PIA_POLICY_SIGNING_KEY"
@@ -79,9 +81,10 @@ def load_key(key_file: str | os.PathLike[str] | None = None, environ: Mapping[st
         try:
             key = Path(key_file).read_bytes().rstrip(b"\r\n")
         except OSError as exc:
-            raise SigningKeyError(f"{key_file}: {exc.strerror or exc}") from exc
+            raise SigningKeyError(msg(f"署名鍵ファイル {key_file} を読めません（{exc.strerror or exc}）",
+                                      f"cannot read the signing key file {key_file} ({exc.strerror or exc})")) from exc
         if not key:
-            raise SigningKeyError(f"{key_file}: empty key")
+            raise SigningKeyError(msg(f"署名鍵ファイル {key_file} が空です", f"the signing key file {key_file} is empty"))
         return key
     value = env.get(KEY_ENV)
     if value is None or value == "":
