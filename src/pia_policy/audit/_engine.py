@@ -157,32 +157,39 @@ def _build_ev(con: duckdb.DuckDBPyConnection, policy: Any) -> int:
     keys = con.execute(
         f"SELECT DISTINCT req_hash, {cols} FROM ev_base WHERE decidable ORDER BY ALL"
     ).fetchall()
-    columns: dict[str, list[Any]] = {c: [] for c in ("req_hash",) + _KEY_COLUMNS}
+    names = ("req_hash",) + _KEY_COLUMNS
+    columns: dict[str, list[Any]] = {c: [] for c in names}
+    if keys:
+        columns = dict(zip(names, (list(col) for col in zip(*keys))))
     out_allowed: list[bool] = []
     out_rule: list[str | None] = []
-    for row in keys:
-        k = dict(zip(("req_hash",) + _KEY_COLUMNS, row))
+    officer_roles = frozenset(OFFICER_ROLES)
+    ledger_roles: dict[str | None, frozenset[str]] = {}
+    for (_h, version, system, department, employment, roles_text, permission, action, resource, affair,
+         recipient, method, so, ed, ism) in keys:
         # Officer roles hold only from officers.csv, during the term (SPEC §2.5): never from the ledger.
-        roles = {r for r in (k["roles"] or "").split(";") if r and r not in OFFICER_ROLES}
-        for flag, role in zip(("off_system_owner", "off_export_delegate", "off_info_system_manager"), OFFICER_ROLES):
-            if k[flag]:
-                roles.add(role)
-        req = AccessRequest(
-            version=k["version"],
-            system=k["system"],
-            department=k["department"] or "",
-            employment=k["employment"] or "regular",
-            roles=frozenset(roles),
-            permission=k["permission"] or "read",
-            action=k["action"],
-            resource=k["resource"],
-            affair=k["affair"],
-            recipient_department=k["req_recipient"],
-            method=k["req_method"],
+        base = ledger_roles.get(roles_text)
+        if base is None:
+            base = frozenset(r for r in (roles_text or "").split(";") if r and r not in officer_roles)
+            ledger_roles[roles_text] = base
+        roles = base
+        if so or ed or ism:
+            roles = base | {role for flag, role in zip((so, ed, ism), OFFICER_ROLES) if flag}
+        # The values come typed from DuckDB (VARCHAR / INTEGER): no validation needed per request.
+        req = AccessRequest.model_construct(
+            version=version,
+            system=system,
+            department=department or "",
+            employment=employment or "regular",
+            roles=roles,
+            permission=permission or "read",
+            action=action,
+            resource=resource,
+            affair=affair,
+            recipient_department=recipient,
+            method=method,
         )
         decision = policy.decide(req)
-        for c in columns:
-            columns[c].append(k[c])
         out_allowed.append(bool(decision.allowed))
         out_rule.append(None if decision.allowed else (decision.rule or "ACCESS_DENIED_BY_POLICY"))
     types = {c: (pa.int32() if c.startswith("off_") else pa.string()) for c in _KEY_COLUMNS}
