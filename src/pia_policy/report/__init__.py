@@ -13,8 +13,9 @@ import datetime as dt
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
+from pia_policy._i18n import msg
 from pia_policy.models import Finding
 
 from ._common import mask, safe_filename
@@ -25,6 +26,7 @@ from ._wareki import format_date, format_datetime, to_wareki
 __all__ = [
     "write_reports",
     "write_reports_from_dir",
+    "RebuildError",
     "audit_date",
     "to_wareki",
     "format_date",
@@ -104,13 +106,53 @@ def write_reports(
     return [REPORT_FILE, *written]
 
 
-def write_reports_from_dir(out_dir: Path, **kwargs: Any) -> list[str]:
-    """Rebuild the report and notices from an audit's ``findings.jsonl`` and ``summary.json``."""
-    out_dir = Path(out_dir)
-    summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
-    findings: list[Finding] = []
-    with open(out_dir / "findings.jsonl", encoding="utf-8") as fh:
+class RebuildError(ValueError):
+    """The output directory cannot be rebuilt safely (it fails verification, or it is signed and no key was given)."""
+
+
+def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    if not path.is_file():
+        return
+    with open(path, encoding="utf-8") as fh:
         for line in fh:
             if line.strip():
-                findings.append(Finding.model_validate_json(line))
-    return write_reports(out_dir, findings, summary, **kwargs)
+                yield json.loads(line)
+
+
+def write_reports_from_dir(out_dir: Path, *, key: bytes | None = None, **kwargs: Any) -> list[str]:
+    """Rebuild the report and notices from an audit's ``findings.jsonl`` and ``summary.json``.
+
+    An audit output set (its summary.json lists ``outputs``) is rewritten as a whole through
+    :func:`pia_policy.outputs.write_outputs`, so that ``pia-policy verify`` still holds afterwards:
+    the set must verify first (with ``key`` when given), a signed set needs ``key`` to be signed
+    again, and the replacement is atomic like the audit's own. Other directories (a summary and
+    findings only) get the report files written in place. Raises :class:`RebuildError`.
+    """
+    out_dir = Path(out_dir)
+    summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+    findings = [Finding.model_validate(row) for row in _read_jsonl(out_dir / "findings.jsonl")]
+    if not (out_dir / "findings.jsonl").is_file():
+        raise FileNotFoundError(f"{out_dir / 'findings.jsonl'}: no such file")
+    if "outputs" not in summary:
+        return write_reports(out_dir, findings, summary, **kwargs)
+    from pia_policy.outputs import verify, write_outputs
+
+    if summary.get("signature") is not None and key is None:
+        raise RebuildError(msg(
+            f"{out_dir}: summary.json は署名されています。署名し直すため鍵を指定してください"
+            "（--key-file または PIA_POLICY_SIGNING_KEY）",
+            f"{out_dir}: summary.json is signed; give the key to sign it again (--key-file or PIA_POLICY_SIGNING_KEY)"))
+    problems = verify(out_dir, key)
+    if problems:
+        raise RebuildError(msg(f"{out_dir}: 検証に失敗した出力は作り直しません: " + "; ".join(problems),
+                               f"{out_dir}: will not rebuild an output that fails verification: " + "; ".join(problems)))
+    mode = os.stat(out_dir / "findings.jsonl").st_mode & 0o777
+    written: list[str] = []
+
+    def extras(staging: Path) -> list[str]:
+        written.extend(write_reports(staging, findings, summary, **kwargs))
+        return written
+
+    write_outputs(out_dir, findings=findings, summary=summary, rejected=_read_jsonl(out_dir / "rejected.jsonl"),
+                  duplicates=_read_jsonl(out_dir / "duplicates.jsonl"), extras=extras, file_mode=mode, key=key)
+    return written
