@@ -103,9 +103,10 @@ def run(args: argparse.Namespace) -> int:
         print(msg(f"pia-policy audit: エラー: {exc}", f"pia-policy audit: error: {exc}"), file=sys.stderr)
         return 2
     except OSError as exc:
-        where = getattr(exc, "filename", None) or ""
-        print(msg(f"pia-policy audit: エラー: {where} {exc.strerror or exc}",
-                  f"pia-policy audit: error: {where} {exc.strerror or exc}"), file=sys.stderr)
+        where = getattr(exc, "filename", None)
+        text = f"{where}: {exc.strerror or exc}" if where else str(exc)
+        print(msg(f"pia-policy audit: エラー: {text}（--out の出力先とデータのパスを確認してください）",
+                  f"pia-policy audit: error: {text} (check the --out directory and the data paths)"), file=sys.stderr)
         return 2
     sev = result.summary.get("findings_by_severity", {})
     parts = ", ".join(f"{s} {sev.get(s, 0)}" for s in reversed(SEVERITIES))

@@ -59,6 +59,13 @@ def _at(policy: Any, text: str | None) -> dt.datetime | dt.date | str:
     return text
 
 
+def _at_text(at: dt.datetime | dt.date | str) -> str:
+    """The time judged, as ISO 8601 (``now`` to the second, with its +09:00 offset)."""
+    if isinstance(at, dt.datetime):
+        return at.isoformat(timespec="seconds")
+    return str(at)
+
+
 def _emit(decision: Any, extra: dict[str, Any]) -> int:
     out = dict(extra)
     out.update(decision.model_dump(mode="json"))
@@ -81,7 +88,7 @@ def _check_transfer(args: argparse.Namespace) -> int:
     at = _at(policy, args.at)
     decision = policy.check_transfer(department, purpose, method=args.method, at=at)
     return _emit(decision, {"check": "transfer", "department": department, "purpose": purpose,
-                            "method": args.method, "at": str(at)})
+                            "method": args.method, "at": _at_text(at)})
 
 
 def _check_access(args: argparse.Namespace) -> int:
@@ -112,7 +119,7 @@ def _check_access(args: argparse.Namespace) -> int:
                                    recipient_department=recipient, method=args.method)
     return _emit(decision, {"check": "access", "department": department, "action": action, "resource": resource,
                             "affair": affair, "roles": sorted(roles), "permission": permission, "system": system,
-                            "at": str(at)})
+                            "at": _at_text(at)})
 
 
 def _lint(args: argparse.Namespace) -> int:

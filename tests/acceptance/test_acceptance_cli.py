@@ -218,3 +218,23 @@ def test_unreadable_key_file_is_named_in_both_languages(tmp_path: Path, capsys: 
     empty.write_text("\n", encoding="utf-8")
     assert main(["verify", str(data), "--key-file", str(empty), "--lang", "en"]) == 2
     assert f"error: the signing key file {empty} is empty" in capsys.readouterr().err
+
+
+def test_check_commands_print_the_time_judged_as_iso(capsys: pytest.CaptureFixture[str]) -> None:
+    import datetime as dt
+
+    assert main(["check-transfer", "--department", "保護課", "--purpose", "gaikokujin_hogo"]) == 0
+    at = json.loads(capsys.readouterr().out)["at"]
+    parsed = dt.datetime.fromisoformat(at)  # default: now, to the second, JST
+    assert at.endswith("+09:00") and "T" in at and parsed.microsecond == 0
+    assert main(["check-transfer", "--department", "保護課", "--purpose", "gaikokujin_hogo", "--at", "2025-01-01"]) == 1
+    assert json.loads(capsys.readouterr().out)["at"] == "2025-01-01"  # as given
+
+
+def test_unwritable_out_is_exit_2_naming_the_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _dormant_city(tmp_path / "data")
+    blocker = tmp_path / "afile"
+    blocker.write_text("", encoding="utf-8")
+    assert main(["audit", str(data), "--as-of", AS_OF, "--out", str(blocker / "sub")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"pia-policy audit: エラー: {blocker}: ") and "--out" in err
