@@ -9,6 +9,7 @@ end of the line (or a flush), so a number written in pieces is still seen whole.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from typing import Any, Iterator, TextIO
 
@@ -21,6 +22,25 @@ class MaskingStream:
     def __init__(self, inner: TextIO) -> None:
         self._inner = inner
         self._pending = ""
+        self._broken = False
+
+    def _emit(self, text: str, *, flush: bool = False) -> None:
+        """Write to the inner stream; a reader that went away (``| head``) is not an error of the run."""
+        if self._broken:
+            return
+        try:
+            if text:
+                self._inner.write(text)
+            if flush:
+                self._inner.flush()
+        except BrokenPipeError:
+            self._broken = True
+            try:  # later writes, and the interpreter's last flush, go nowhere instead of failing
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self._inner.fileno())
+                os.close(devnull)
+            except (OSError, ValueError, AttributeError):
+                pass
 
     def write(self, text: str) -> int:
         """Hold ``text`` up to its last line end; write the complete lines masked."""
@@ -30,7 +50,7 @@ class MaskingStream:
         cut = data.rfind("\n") + 1
         self._pending = data[cut:]
         if cut:
-            self._inner.write(mask_my_number(data[:cut]))
+            self._emit(mask_my_number(data[:cut]))
         return len(text)
 
     def writelines(self, lines: Any) -> None:
@@ -42,10 +62,8 @@ class MaskingStream:
         """Write what is held (masked) and flush the inner stream."""
         from .outputs import mask_my_number
 
-        if self._pending:
-            self._inner.write(mask_my_number(self._pending))
-            self._pending = ""
-        self._inner.flush()
+        pending, self._pending = self._pending, ""
+        self._emit(mask_my_number(pending), flush=True)
 
     def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, buffer, ...
         return getattr(self._inner, name)

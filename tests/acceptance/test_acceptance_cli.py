@@ -238,3 +238,31 @@ def test_unwritable_out_is_exit_2_naming_the_path(tmp_path: Path, capsys: pytest
     assert main(["audit", str(data), "--as-of", AS_OF, "--out", str(blocker / "sub")]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith(f"pia-policy audit: エラー: {blocker}: ") and "--out" in err
+
+
+def test_a_reader_that_goes_away_does_not_fail_the_command() -> None:
+    r, w = os.pipe()
+    os.close(r)  # like `pia-policy lint | head -0`: nobody reads stdout
+    try:
+        proc = subprocess.run([sys.executable, "-m", "pia_policy", "lint"], stdout=w, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+    finally:
+        os.close(w)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_masking_stream_swallows_a_broken_pipe_once() -> None:
+    from pia_policy._cli_console import MaskingStream
+
+    class Gone(io.StringIO):
+        calls = 0
+
+        def write(self, text: str) -> int:
+            Gone.calls += 1
+            raise BrokenPipeError
+
+    stream = MaskingStream(Gone())
+    stream.write("one\n")
+    stream.write("two\n")
+    stream.flush()
+    assert Gone.calls == 1
