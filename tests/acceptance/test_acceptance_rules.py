@@ -180,8 +180,11 @@ ACCOUNT_LEVEL = {
 }
 
 
+Run = tuple[Path, int, dict[tuple[str, str], int], Path]  # out, exit code, expected findings, data dir
+
+
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, dict[tuple[str, str], int]]:
+def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     root = tmp_path_factory.mktemp("city")
     events, expected = _events()
     forms = ("a.jsonl", "b.jsonl.gz", "c.csv", "d.cp932.csv")
@@ -190,11 +193,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, dict[tuple
     write_ledgers(root, _accounts(), PERSONNEL, OFFICERS, TERMINALS, APPROVALS)
     out = tmp_path_factory.mktemp("out") / "run"
     code = main(["audit", str(root), "--as-of", AS_OF, "--out", str(out), "--no-reports"])
-    return out, code, expected
+    return out, code, expected, root
 
 
-def test_every_rule_finds_exactly_the_planted_cases(run: tuple[Path, int, dict[tuple[str, str], int]]) -> None:
-    out, code, expected = run
+def test_every_rule_finds_exactly_the_planted_cases(run: Run) -> None:
+    out, code, expected, _root = run
     findings = read_jsonl(out / "findings.jsonl")
     got = {(f["rule"], f["account_id"]): f["event_count"] for f in findings if not f["rule"].startswith("LOG_")}
     want = dict(expected) | {k: 0 for k in ACCOUNT_LEVEL}
@@ -207,8 +210,8 @@ def test_every_rule_finds_exactly_the_planted_cases(run: tuple[Path, int, dict[t
     assert summary["counts"]["events_evaluated"] == summary["counts"]["lines_read"] == len(_events()[0])
 
 
-def test_findings_fields_times_and_account_level_shape(run: tuple[Path, int, dict[tuple[str, str], int]]) -> None:
-    out, _code, _ = run
+def test_findings_fields_times_and_account_level_shape(run: Run) -> None:
+    out, _code, _, _root = run
     findings = {(f["rule"], f["account_id"]): f for f in read_jsonl(out / "findings.jsonl")}
     dep = findings[("ACCESS_AFTER_DEPARTURE", "DEP")]
     assert dep["first_ts"] == dep["last_ts"] == "2025-11-10T00:00:00+09:00"
@@ -223,3 +226,43 @@ def test_findings_fields_times_and_account_level_shape(run: tuple[Path, int, dic
     lines = [(e["file"], e["line"]) for e in bulk["evidence"]]
     assert len(lines) == 20 and lines == sorted(lines)  # the first 20 in (file, line) order
     assert {e["file"] for e in bulk["evidence"]} <= {"events/a.jsonl"}
+
+
+def test_summary_and_findings_lines_follow_spec_5(run: Run) -> None:
+    import hashlib
+
+    from pia_policy.models import SEVERITIES
+
+    out, code, _, _root = run
+    summary = read_summary(out)
+    findings = read_jsonl(out / "findings.jsonl")
+    assert summary["schema_version"] and all(f["schema_version"] == summary["schema_version"] for f in findings)
+    c = summary["counts"]
+    assert c["lines_read"] == c["events_evaluated"] + c["duplicates"] + c["lines_rejected"]
+    by_rule = {r: sum(f["rule"] == r for f in findings) for r in summary["findings_by_rule"]}
+    assert summary["findings_by_rule"] == by_rule and len(by_rule) == 19
+    assert summary["findings_by_severity"] == {s: sum(f["severity"] == s for f in findings) for s in SEVERITIES}
+    assert summary["exit_code"] == code == 1 and summary["fail_on"] == "high"
+    rank = {s: i for i, s in enumerate(reversed(SEVERITIES))}
+    keys = [(rank[f["severity"]], f["rule"], f["system"], f["account_id"] or "") for f in findings]
+    assert keys == sorted(keys)
+    for f in findings:
+        raw = f"{f['rule']}|{f['system']}|{f['account_id'] or ''}".encode()
+        assert f["finding_id"] == hashlib.sha256(raw).hexdigest()[:16]
+        assert list(f)[:14] == ["schema_version", "finding_id", "rule", "severity", "account_id", "person_id",
+                                "department", "system", "first_ts", "last_ts", "event_count", "evidence", "basis",
+                                "action"]
+    assert {i["path"] for i in summary["inputs"]} >= {"events/a.jsonl", "events/b.jsonl.gz", "events/c.csv",
+                                                      "events/d.cp932.csv", "accounts.csv", "personnel.csv",
+                                                      "officers.csv", "terminals.csv", "approvals.csv"}
+    assert all(len(i["sha256"]) == 64 and i["size"] > 0 for i in summary["inputs"])
+    assert summary["policy"]["versions_used"] == ["2020", "2025-03-24", "2025-11-26"]
+
+
+def test_same_problem_keeps_its_finding_id_night_after_night(
+        run: Run, tmp_path: Path) -> None:
+    out, _code, _, root = run
+    again = tmp_path / "again"
+    assert main(["audit", str(root), "--as-of", AS_OF, "--out", str(again), "--no-reports"]) == 1
+    assert (again / "findings.jsonl").read_bytes() == (out / "findings.jsonl").read_bytes()
+    assert (again / "findings.csv").read_bytes() == (out / "findings.csv").read_bytes()
