@@ -266,3 +266,58 @@ def test_masking_stream_swallows_a_broken_pipe_once() -> None:
     stream.write("two\n")
     stream.flush()
     assert Gone.calls == 1
+
+
+@pytest.mark.parametrize(("fail_on", "expected"), [(None, 0), ("critical", 0), ("high", 0), ("medium", 0),
+                                                   ("low", 1)])
+def test_exit_code_follows_fail_on(tmp_path: Path, fail_on: str | None, expected: int) -> None:
+    data = _dormant_city(tmp_path / "data")  # one finding: ACCOUNT_DORMANT (low)
+    extra = ["--fail-on", fail_on] if fail_on else []
+    out = tmp_path / "out"
+    assert main(["audit", str(data), "--as-of", AS_OF, "--out", str(out), "--no-reports", *extra]) == expected
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["exit_code"] == expected and summary["fail_on"] == (fail_on or "high")
+    assert summary["findings_by_severity"]["low"] == 1 and sum(summary["findings_by_severity"].values()) == 1
+
+
+def test_fail_on_from_config_and_cli_over_config(tmp_path: Path) -> None:
+    data = _dormant_city(tmp_path / "data")
+    cfg = tmp_path / "audit.toml"
+    cfg.write_text('[audit]\nfail_on = "low"\n', encoding="utf-8")
+    base = ["audit", str(data), "--as-of", AS_OF, "--out", str(tmp_path / "o"), "--no-reports", "--config", str(cfg)]
+    assert main(base) == 1
+    assert main([*base, "--fail-on", "medium"]) == 0
+
+
+@pytest.mark.parametrize("case", ["no_events_dir", "no_events_file", "no_accounts", "no_personnel",
+                                  "empty_accounts", "accounts_without_columns"])
+def test_missing_required_input_is_exit_2_naming_file_and_fix(tmp_path: Path, case: str,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    data = _dormant_city(tmp_path / "data")
+    named = {"no_events_dir": "events", "no_events_file": "events", "no_accounts": "accounts.csv",
+             "no_personnel": "personnel.csv", "empty_accounts": "accounts.csv",
+             "accounts_without_columns": "accounts.csv"}[case]
+    if case == "no_events_dir":
+        shutil.rmtree(data / "events")
+    elif case == "no_events_file":
+        (data / "events" / "a.jsonl").rename(data / "events" / "a.jsonl.bak")
+    elif case == "no_accounts":
+        (data / "accounts.csv").unlink()
+    elif case == "no_personnel":
+        (data / "personnel.csv").unlink()
+    elif case == "empty_accounts":
+        (data / "accounts.csv").write_bytes(b"")
+    else:
+        (data / "accounts.csv").write_text("id,dept\nOK,x\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["audit", str(data), "--as-of", AS_OF, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("pia-policy audit: エラー: ") and named in err
+    if case != "no_events_file":  # that message names the directory and the patterns only (request to inputs)
+        assert any(word in err for word in ("置いて", "ください", "必要な列", "ヘッダー")), err  # says what to do
+    assert not out.exists()
+    assert main(["audit", str(data), "--as-of", AS_OF, "--out", str(out), "--lang", "en"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("pia-policy audit: error: ") and named in err and not any("\u3040" <= c <= "\u30ff" for c in err)
