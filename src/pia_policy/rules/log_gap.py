@@ -3,28 +3,38 @@
 from __future__ import annotations
 
 from ._base import Rule, RuleContext
-from ._portable import jst_seconds_of_day
+from ._portable import jst_seconds_of_day, seconds
 
 __all__ = ["RULE"]
 
 
 def _sql(ctx: RuleContext) -> str:
-    """Candidate rows (DESIGN.md columns of this scope)."""
+    """Candidate rows (DESIGN.md columns of this scope).
+
+    The window over each system's events carries only ``(system, ts, file_idx, line)``; a pair
+    whose wall-clock gap is not above the limit cannot hold more business time than that, so
+    only the longer pairs meet the calendar, and only flagged gaps are joined back to their
+    evidence row.
+    """
     limit = int(round(float(ctx.params.get("gap_minutes", 60)) * 60))
     return f"""
 WITH s AS (
-  SELECT system, file, file_idx, line, event_id, ts,
+  SELECT system, file_idx, line, ts,
          LAG(ts) OVER (PARTITION BY system ORDER BY ts, file_idx, line) AS prev_ts
   FROM events
+), long_pairs AS (
+  SELECT system, file_idx, line, ts, prev_ts FROM s
+  WHERE prev_ts IS NOT NULL AND ts > prev_ts + {seconds(limit)}
 ), g AS (
-  SELECT s.system, s.file, s.file_idx, s.line, s.event_id, s.prev_ts, s.ts,
-         SUM({jst_seconds_of_day('LEAST(s.ts, c.bh_end)')} - {jst_seconds_of_day('GREATEST(s.prev_ts, c.bh_start)')}) AS busy
-  FROM s JOIN calendar c ON c.is_business AND c.bh_start < s.ts AND c.bh_end > s.prev_ts
-  WHERE s.prev_ts IS NOT NULL
-  GROUP BY s.system, s.file, s.file_idx, s.line, s.event_id, s.prev_ts, s.ts
+  SELECT p.system, p.file_idx, p.line, p.prev_ts, p.ts,
+         SUM({jst_seconds_of_day('LEAST(p.ts, c.bh_end)')} - {jst_seconds_of_day('GREATEST(p.prev_ts, c.bh_start)')}) AS busy
+  FROM long_pairs p JOIN calendar c ON c.is_business AND c.bh_start < p.ts AND c.bh_end > p.prev_ts
+  GROUP BY p.system, p.file_idx, p.line, p.prev_ts, p.ts
 )
-SELECT system, prev_ts AS first_ts, ts AS last_ts, 1 AS event_count, file, file_idx, line, event_id
-FROM g WHERE busy > {limit}
+SELECT g.system, g.prev_ts AS first_ts, g.ts AS last_ts, 1 AS event_count,
+       e.file, e.file_idx, e.line, e.event_id
+FROM g JOIN events e ON e.file_idx = g.file_idx AND e.line = g.line
+WHERE g.busy > {limit}
 """
 
 

@@ -8,23 +8,50 @@ __all__ = ["RULE"]
 
 
 def _sql(ctx: RuleContext) -> str:
-    """Candidate rows (DESIGN.md columns of this scope)."""
+    """Candidate rows (DESIGN.md columns of this scope).
+
+    Per-system aggregates decide first (count, distinct count, min, max: hash aggregates, no
+    sort); only systems whose numbers disagree are examined, and the sorts there carry
+    ``(system, seq)`` alone. Evidence rows are joined back for the few repeated or missing
+    numbers. A repeated number yields one row per repetition (``event_count`` 1); a gap yields
+    one row at the first number after it (``event_count`` = the count of missing numbers).
+    """
     return """
-WITH s AS (
-  SELECT system, seq, file, file_idx, line, event_id, ts,
-         ROW_NUMBER() OVER (PARTITION BY system, seq ORDER BY file_idx, line) AS k
-  FROM events WHERE seq IS NOT NULL
-), u AS (
-  SELECT system, seq, file, file_idx, line, event_id, ts,
-         LAG(seq) OVER (PARTITION BY system ORDER BY seq) AS prev_seq,
-         LAG(ts) OVER (PARTITION BY system ORDER BY seq) AS prev_ts
-  FROM s WHERE k = 1
+WITH agg AS (
+  SELECT system, COUNT(*) AS n, COUNT(DISTINCT seq) AS d, MIN(seq) AS lo, MAX(seq) AS hi
+  FROM events WHERE seq IS NOT NULL GROUP BY system
+), bad AS (
+  SELECT system FROM agg WHERE n <> d OR d <> hi - lo + 1
+), sq AS (
+  SELECT system, seq, file, file_idx, line, event_id, ts
+  FROM events WHERE seq IS NOT NULL AND system IN (SELECT system FROM bad)
+), rep AS (
+  SELECT system, seq FROM sq GROUP BY system, seq HAVING COUNT(*) > 1
+), dup_rows AS (
+  SELECT q.system, q.file, q.file_idx, q.line, q.event_id, q.ts,
+         ROW_NUMBER() OVER (PARTITION BY q.system, q.seq ORDER BY q.file_idx, q.line) AS k
+  FROM sq q JOIN rep r ON q.system = r.system AND q.seq = r.seq
+), nums AS (
+  SELECT system, seq, LAG(seq) OVER (PARTITION BY system ORDER BY seq) AS prev_seq
+  FROM (SELECT DISTINCT system, seq FROM sq) x
+), gaps AS (
+  SELECT system, seq, prev_seq FROM nums WHERE prev_seq IS NOT NULL AND seq - prev_seq > 1
+), after_rows AS (
+  SELECT g.system, g.seq, g.prev_seq, q.file, q.file_idx, q.line, q.event_id, q.ts,
+         ROW_NUMBER() OVER (PARTITION BY g.system, g.seq ORDER BY q.file_idx, q.line) AS k
+  FROM gaps g JOIN sq q ON q.system = g.system AND q.seq = g.seq
+), before_rows AS (
+  SELECT g.system, g.seq, q.ts,
+         ROW_NUMBER() OVER (PARTITION BY g.system, g.seq ORDER BY q.file_idx, q.line) AS k
+  FROM gaps g JOIN sq q ON q.system = g.system AND q.seq = g.prev_seq
 )
 SELECT system, ts AS first_ts, ts AS last_ts, 1 AS event_count, file, file_idx, line, event_id
-FROM s WHERE k > 1
+FROM dup_rows WHERE k > 1
 UNION ALL
-SELECT system, prev_ts AS first_ts, ts AS last_ts, seq - prev_seq - 1 AS event_count, file, file_idx, line, event_id
-FROM u WHERE prev_seq IS NOT NULL AND seq - prev_seq > 1
+SELECT a.system, b.ts AS first_ts, a.ts AS last_ts, a.seq - a.prev_seq - 1 AS event_count,
+       a.file, a.file_idx, a.line, a.event_id
+FROM after_rows a JOIN before_rows b ON a.system = b.system AND a.seq = b.seq AND b.k = 1
+WHERE a.k = 1
 """
 
 
