@@ -110,3 +110,22 @@ def test_smallest_limit_gives_the_same_findings(tmp_path: Path, tmpdir_root: Pat
     assert [f.model_dump() for f in small.findings] == [f.model_dump() for f in roomy.findings]
     unknown = [f for f in small.findings if f.rule == "UNKNOWN_ACCOUNT"]
     assert len(unknown) == 1 and unknown[0].event_count == 40_000 // 997
+
+
+def test_statement_out_of_memory_is_retried_with_a_larger_limit() -> None:
+    import duckdb
+
+    from pia_policy.audit._engine import _Exec, _memory_limit_bytes
+
+    con = duckdb.connect(config={"memory_limit": "64MiB", "threads": 1})
+    big = "SELECT len(l) FROM (SELECT list(i) AS l FROM range(30000000) t(i))"  # a list cannot spill
+    with pytest.raises(duckdb.OutOfMemoryException):
+        con.execute(big).fetchall()
+    events: list[tuple[str, dict[str, object]]] = []
+    ex = _Exec(con, lambda name, **kw: events.append((name, kw)))
+    assert ex(big, "test").fetchall() == [(30_000_000,)]
+    assert ex.raised and all(r["step"] == "test" for r in ex.raised)
+    assert _memory_limit_bytes(con) == int(ex.raised[-1]["memory_limit"][:-3]) << 20
+    assert [name for name, _ in events] == ["engine_memory_raised"] * len(ex.raised)
+    small = _Exec(con, lambda *a, **k: None)
+    assert small("SELECT 42", "x").fetchall() == [(42,)] and small.raised == []

@@ -228,6 +228,7 @@ def audit(
         result = run_engine(con, pol, as_of_utc=audit_utc, params=params,
                             present=getattr(ingested, "present", None), log=say)
         findings = result.findings
+        engine["memory_raised"] = list(getattr(result, "memory_raised", []))
         counts["rejected_by_reason"] = {
             r: int(n) for r, n in con.execute(
                 "SELECT reason, COUNT(*) FROM rejected GROUP BY reason ORDER BY reason").fetchall()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -60,6 +61,8 @@ class EngineResult:
     breakdowns: dict[str, dict[str, int]]
     distinct_requests: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    #: Statements that needed more memory than the limit: ``{"step", "memory_limit"}`` each.
+    memory_raised: list[dict[str, Any]] = field(default_factory=list)
 
 
 def finding_id(rule: str, system: str | None, account_id: str | None) -> str:
@@ -73,6 +76,59 @@ def iso_jst(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
     return (value + _JST).isoformat() + "+09:00"
+
+
+_UNIT_BYTES = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
+               "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+
+
+def _memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int | None:
+    """DuckDB's current memory limit in bytes (its setting reads like ``488.2 MiB``)."""
+    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    parts = str(row[0] if row else "").split()
+    if len(parts) != 2 or parts[1] not in _UNIT_BYTES:
+        return None
+    try:
+        return int(float(parts[0]) * _UNIT_BYTES[parts[1]])
+    except ValueError:
+        return None
+
+
+def _memory_ceiling() -> int:
+    """80 % of the machine's memory: DuckDB's own default, the most a retry may ask for."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.8)
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 8 << 30
+
+
+class _Exec:
+    """``con.execute`` that survives DuckDB running out of its memory limit.
+
+    A statement that fails with ``OutOfMemoryException`` (an operator that cannot spill) is
+    retried with the limit doubled, up to 80 % of the machine's memory; each raise is logged
+    (``engine_memory_raised``) and kept in :attr:`raised` for the summary. The statement is
+    rolled back by DuckDB before the retry, so no partial rows remain.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, log: Callable[..., None]) -> None:
+        self.con = con
+        self.log = log
+        self.raised: list[dict[str, Any]] = []
+
+    def __call__(self, sql: str, step: str) -> duckdb.DuckDBPyConnection:
+        while True:
+            try:
+                return self.con.execute(sql)
+            except duckdb.OutOfMemoryException:
+                current = _memory_limit_bytes(self.con)
+                ceiling = _memory_ceiling()
+                if current is None or current >= ceiling:
+                    raise
+                new = min(current * 2, ceiling)
+                self.con.execute(f"SET memory_limit = '{new >> 20}MiB'")
+                self.raised.append({"step": step, "memory_limit": f"{new >> 20}MiB"})
+                self.log("engine_memory_raised", step=step, memory_limit_mib=new >> 20)
 
 
 def _ts_literal(value: dt.datetime) -> str:
@@ -118,8 +174,9 @@ def _create_support_tables(con: duckdb.DuckDBPyConnection, policy: Any, as_of_ut
     )
 
 
-def _build_ev(con: duckdb.DuckDBPyConnection, policy: Any) -> int:
+def _build_ev(con: duckdb.DuckDBPyConnection, policy: Any, run: _Exec | None = None) -> int:
     """Create ``ev`` and return the number of distinct requests decided."""
+    run = run or _Exec(con, lambda *a, **k: None)
     cols = ", ".join(_KEY_COLUMNS)
     con.execute(
         f"""
@@ -154,9 +211,7 @@ def _build_ev(con: duckdb.DuckDBPyConnection, policy: Any) -> int:
         SELECT b.*, b.known AND b.version IS NOT NULL AS decidable, HASH({cols}) AS req_hash FROM b
         """
     )
-    keys = con.execute(
-        f"SELECT DISTINCT req_hash, {cols} FROM ev_base WHERE decidable ORDER BY ALL"
-    ).fetchall()
+    keys = run(f"SELECT DISTINCT req_hash, {cols} FROM ev_base WHERE decidable ORDER BY ALL", "decisions").fetchall()
     names = ("req_hash",) + _KEY_COLUMNS
     columns: dict[str, list[Any]] = {c: [] for c in names}
     if keys:
@@ -209,20 +264,26 @@ def _build_ev(con: duckdb.DuckDBPyConnection, policy: Any) -> int:
     join = "b.req_hash = d.k_req_hash"
     if _EXACT_JOIN or len(set(columns["req_hash"])) != len(columns["req_hash"]):
         join += " AND " + " AND ".join(f"b.{c} IS NOT DISTINCT FROM d.k_{c}" for c in _KEY_COLUMNS)
-    con.execute(
+    run(
         f"""
         CREATE OR REPLACE TEMP TABLE ev AS
         SELECT b.* EXCLUDE (decidable, req_hash), d.allowed, d.deny_rule
         FROM ev_base b LEFT JOIN decisions d ON b.decidable AND {join}
-        """
+        """,
+        "ev",
     )
     con.execute("DROP VIEW ev_base")
     return len(keys)
 
 
 def _run_rules(
-    con: duckdb.DuckDBPyConnection, ctx: RuleContext, present: Any, log: Callable[..., None]
+    con: duckdb.DuckDBPyConnection,
+    ctx: RuleContext,
+    present: Any,
+    log: Callable[..., None],
+    execute: _Exec | None = None,
 ) -> tuple[list[str], list[dict[str, str]]]:
+    ex = execute or _Exec(con, log)
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE cand (
@@ -244,25 +305,28 @@ def _run_rules(
         sql = rule.sql(ctx)
         rnk = PRECEDENCE.index(rule.id) if rule.id in PRECEDENCE else len(PRECEDENCE)
         if rule.scope in ("event", "independent"):
-            con.execute(
+            ex(
                 f"""INSERT INTO cand SELECT '{rule.id}', '{rule.scope}', {rnk}, q.system, q.account_id,
-                    q.file, q.file_idx, q.line, q.event_id, q.ts, q.ts, q.ts, 1 FROM ({sql}) q"""
+                    q.file, q.file_idx, q.line, q.event_id, q.ts, q.ts, q.ts, 1 FROM ({sql}) q""",
+                rule.id,
             )
         elif rule.scope == "account":
-            con.execute(
+            ex(
                 f"""INSERT INTO cand SELECT DISTINCT '{rule.id}', 'account', {rnk}, q.system, q.account_id,
-                    NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 FROM ({sql}) q"""
+                    NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 FROM ({sql}) q""",
+                rule.id,
             )
         else:  # system
-            con.execute(
+            ex(
                 f"""INSERT INTO cand SELECT '{rule.id}', 'system', {rnk}, q.system, NULL,
                     q.file, q.file_idx, q.line, q.event_id, q.last_ts, q.first_ts, q.last_ts, q.event_count
-                    FROM ({sql}) q"""
+                    FROM ({sql}) q""",
+                rule.id,
             )
         run.append(rule.id)
         log("rule_done", rule=rule.id, seconds=round(time.perf_counter() - started, 4))
     # SPEC §4 "one event, one event-level finding": keep the first rule in PRECEDENCE order.
-    con.execute(
+    ex(
         """
         CREATE OR REPLACE TEMP TABLE cand_ranked AS
         SELECT * EXCLUDE (w) FROM (
@@ -271,7 +335,8 @@ def _run_rules(
                            ELSE 1 END AS w
           FROM cand c
         ) WHERE w = 1
-        """
+        """,
+        "precedence",
     )
     con.execute("DROP TABLE cand")
     con.execute("ALTER TABLE cand_ranked RENAME TO cand")
@@ -375,13 +440,14 @@ def run_engine(
     say: Callable[..., None] = log or (lambda *a, **k: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    execute = _Exec(con, say)
     _create_support_tables(con, policy, as_of_utc)
-    distinct = _build_ev(con, policy)
+    distinct = _build_ev(con, policy, execute)
     timings["decisions"] = round(time.perf_counter() - t0, 4)
     say("decisions_joined", distinct_requests=distinct, seconds=timings["decisions"])
     t1 = time.perf_counter()
     ctx = RuleContext(as_of_utc=_ts_literal(as_of_utc), params=dict(params))
-    run, skipped = _run_rules(con, ctx, present, say)
+    run, skipped = _run_rules(con, ctx, present, say, execute)
     findings = _aggregate(con)
     timings["rules"] = round(time.perf_counter() - t1, 4)
     versions = [
@@ -397,4 +463,5 @@ def run_engine(
         breakdowns=_breakdowns(con, findings),
         distinct_requests=distinct,
         timings=timings,
+        memory_raised=execute.raised,
     )
