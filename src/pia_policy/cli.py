@@ -6,6 +6,7 @@ import argparse
 import importlib
 import re
 import sys
+import traceback
 from typing import NoReturn, Sequence
 
 from . import _i18n
@@ -88,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _internal_error(args: argparse.Namespace, exc: Exception) -> int:
+    """Report an unexpected error (traceback for the vendor, one line for the officer); exit code 2."""
+    traceback.print_exc(file=sys.stderr)
+    command = f"pia-policy {getattr(args, 'command', '')}".rstrip()
+    print(_i18n.msg(f"{command}: エラー: 内部エラーのため実行できませんでした（{type(exc).__name__}: {exc}）",
+                    f"{command}: error: could not run because of an internal error ({type(exc).__name__}: {exc})"),
+          file=sys.stderr)
+    return 2
+
+
 def _early_lang(argv: Sequence[str]) -> None:
     """Honour ``--lang ja|en`` before parsing, so that usage errors are already in that language."""
     for i, arg in enumerate(argv):
@@ -105,7 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with masked_console():  # nothing printed, logged or echoed holds a full My Number
             parser = build_parser()
             args = parser.parse_args(args_list)
-            return int(args.func(args) or 0)
+            try:
+                return int(args.func(args) or 0)
+            except Exception as exc:  # noqa: BLE001 - exit 1 means findings/denied/mismatch: a crash is 2
+                return _internal_error(args, exc)
     finally:
         _i18n.set_lang(saved_lang)  # --lang holds for this command only
 
