@@ -75,6 +75,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``pia-policy`` parser with every subcommand module that is installed."""
     parser = _Parser(prog="pia-policy", description="My Number (特定個人情報) access policy and audit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -109,6 +110,7 @@ def _early_lang(argv: Sequence[str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns its exit code (usage errors raise ``SystemExit(2)`` as argparse does)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     saved_lang = _i18n._lang  # noqa: SLF001 - restored after the command
     try:

@@ -20,9 +20,12 @@ _DECISION_RULES = (
 def _sql(ctx: RuleContext) -> str:
     """Candidate rows (DESIGN.md columns of this scope)."""
     others = ", ".join(f"'{r}'" for r in _DECISION_RULES)
+    # An event when no policy version is in force (before the first one, or in a gap a city left)
+    # is not allowed by any policy line: default deny. Only login/logout need no policy.
     return (
-        f"SELECT {event_cols('e')} FROM ev e WHERE e.known AND NOT e.allowed"
-        f" AND (e.deny_rule IS NULL OR e.deny_rule NOT IN ({others}))"
+        f"SELECT {event_cols('e')} FROM ev e WHERE e.known AND ("
+        f"(NOT e.allowed AND (e.deny_rule IS NULL OR e.deny_rule NOT IN ({others})))"
+        " OR (e.version IS NULL AND e.action NOT IN ('login', 'logout')))"
     )
 
 
