@@ -58,3 +58,25 @@ def test_rebuild_refuses_a_changed_set(audited: tuple[Path, Path], capsys: pytes
     assert rebuild([str(out), "--key-file", str(key)]) == 2
     assert "findings.csv" in capsys.readouterr().err
     assert any("findings.csv" in p for p in verify(out, key.read_bytes().rstrip(b"\n")))  # not laundered
+
+
+def test_files_in_events_that_are_not_logs_are_named_in_summary_and_report(tmp_path: Path) -> None:
+    # a log saved as .json or .log is never audited: the officer must see that it was left out
+    data = tmp_path / "data"
+    write_events(data / "events", "a.jsonl", [ev("2025-11-27T10:00:00+09:00", "OK")])
+    write_events(data / "events", "fukushi-2025-11-27.json", [ev("2025-11-27T11:00:00+09:00", "GHOST")])
+    (data / "events" / "README.txt").write_text("exporter notes\n", encoding="utf-8")
+    write_ledgers(data, [account("OK")])
+    out = tmp_path / "out"
+    assert main(["audit", str(data), "--as-of", AS_OF, "--out", str(out)]) == 0  # GHOST was not read
+    summary = read_summary(out)
+    assert summary["ignored_files"] == ["events/README.txt", "events/fukushi-2025-11-27.json"]
+    assert summary["counts"]["lines_read"] == 1
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'data-ignored-file="events/fukushi-2025-11-27.json"' in html and "のファイル 2 件を確認する" in html
+    clean = tmp_path / "clean"
+    (data / "events" / "README.txt").unlink()
+    (data / "events" / "fukushi-2025-11-27.json").unlink()
+    assert main(["audit", str(data), "--as-of", AS_OF, "--out", str(clean)]) == 0
+    assert read_summary(clean)["ignored_files"] == []
+    assert "data-ignored-file" not in (clean / "report.html").read_text(encoding="utf-8")

@@ -48,7 +48,7 @@ def test_clean_day_exit_0_and_outputs(tmp_path: Path) -> None:
     assert summary["schema_version"] == "1.0" and summary["exit_code"] == 0
     assert set(summary) == {
         "schema_version", "tool", "as_of", "audit_time", "run", "inputs", "outputs", "policy", "thresholds",
-        "fail_on", "rules_run", "rules_skipped", "file_errors", "counts", "findings_by_rule",
+        "fail_on", "rules_run", "rules_skipped", "file_errors", "ignored_files", "counts", "findings_by_rule",
         "findings_by_severity", "breakdowns", "exit_code"}
     assert set(summary["counts"]) == {"lines_read", "events_evaluated", "duplicates", "lines_rejected",
                                       "ledger_rows_rejected", "rejected_by_reason"}

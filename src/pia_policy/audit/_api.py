@@ -261,6 +261,8 @@ def audit(
             "rules_run": result.rules_run,
             "rules_skipped": result.rules_skipped,
             "file_errors": _plain(getattr(ingested, "file_errors", [])),
+            # files in events/ that are not logs (README.txt, *.bak, *.json): never read, so named here
+            "ignored_files": _plain(getattr(ingested, "ignored_files", [])),
             "counts": counts,
             "findings_by_rule": by_rule,
             "findings_by_severity": by_severity,

@@ -279,6 +279,11 @@ def _todo(findings: list[Finding], summary: dict[str, Any], counts: dict[str, in
     if errors:
         items.append("<li>" + _bi(f"読込エラーのファイル {len(errors)} 件", f"{len(errors)} file errors")
                      + ' <a href="#inputs">→</a></li>')
+    ignored = summary.get("ignored_files") or []
+    if ignored:
+        items.append("<li>" + _bi(f"ログとして読まなかった events/ のファイル {len(ignored)} 件を確認する",
+                                  f"Check {len(ignored)} file(s) in events/ not read as logs")
+                     + ' <a href="#inputs">→</a></li>')
     body = f'<ul class="todo">{"".join(items)}</ul>' if items else ""
     return _section("today", "today", head + body)
 
@@ -432,6 +437,11 @@ def _inputs(summary: dict[str, Any], counts: dict[str, int]) -> str:
                 parts.append(f"<li><code>{_e(err.get('file', ''))}</code>: {_e(err.get('error', ''))}</li>")
             else:
                 parts.append(f"<li>{_e(err)}</li>")
+        parts.append("</ul>")
+    ignored = summary.get("ignored_files") or []
+    if ignored:
+        parts.append(f"<h3>{_ui('ignored_files')}</h3><ul>")
+        parts.extend(f'<li data-ignored-file="{_e(name)}"><code>{_e(name)}</code></li>' for name in ignored)
         parts.append("</ul>")
     thresholds = summary.get("thresholds") or {}
     if isinstance(thresholds, dict) and thresholds:

@@ -96,6 +96,8 @@ UI: dict[str, tuple[str, str]] = {
     "rejected_by_reason": ("読込不可の理由", "Rejects by reason"),
     "rules_skipped": ("実行しなかった規則（入力ファイルなし）", "Rules skipped (input file missing)"),
     "file_errors": ("読込エラーのファイル", "File errors"),
+    "ignored_files": ("ログとして読まなかったファイル（events/ の *.jsonl, *.jsonl.gz, *.csv 以外）",
+                      "Files not read as logs (not *.jsonl, *.jsonl.gz, *.csv in events/)"),
     "thresholds": ("しきい値", "Thresholds"),
     "none": ("なし", "None"),
     "unknown": ("（不明）", "(unknown)"),
