@@ -129,3 +129,23 @@ def test_statement_out_of_memory_is_retried_with_a_larger_limit() -> None:
     assert [name for name, _ in events] == ["engine_memory_raised"] * len(ex.raised)
     small = _Exec(con, lambda *a, **k: None)
     assert small("SELECT 42", "x").fetchall() == [(42,)] and small.raised == []
+
+
+def test_directories_of_killed_runs_are_removed(tmp_path: Path, tmpdir_root: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(child.stdout)  # a process that has exited
+    stale = tmpdir_root / f"pia-policy-duckdb-{dead}-abc"
+    (stale / "spill").mkdir(parents=True)
+    (stale / "audit.duckdb").write_bytes(b"x")
+    alive = tmpdir_root / f"pia-policy-duckdb-{os.getppid()}-def"  # our parent is running
+    alive.mkdir()
+    other = tmpdir_root / "pia-policy-duckdb-notapid"
+    other.mkdir()
+    audit(clean_day(tmp_path / "data"), as_of=AS_OF, log=_log(), reports=False)
+    assert not stale.exists()
+    assert alive.is_dir() and other.is_dir()
+    assert sorted(p.name for p in tmpdir_root.iterdir()) == sorted([alive.name, other.name])

@@ -48,13 +48,40 @@ def _memory_limit(opts: dict[str, Any], explicit: str | None) -> str:
     return str(opts.get("duckdb_memory_limit") or DEFAULT_DUCKDB_MEMORY_LIMIT)
 
 
+_WORK_PREFIX = "pia-policy-duckdb-"
+
+
+def _remove_stale_work_dirs() -> None:
+    """Remove the temporary directories of earlier runs whose process is gone (killed runs).
+
+    A run's directory is named ``pia-policy-duckdb-<pid>-…``; a run that was killed (SIGKILL,
+    SIGTERM without a handler) cannot remove its own, which may hold gigabytes of spill.
+    """
+    root = Path(tempfile.gettempdir())
+    try:
+        entries = list(root.glob(f"{_WORK_PREFIX}*-*"))
+    except OSError:
+        return
+    for entry in entries:
+        pid_text = entry.name[len(_WORK_PREFIX):].split("-", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or not entry.is_dir():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except (PermissionError, OSError):  # alive (another user's) or unknown: leave it
+            continue
+
+
 def _open_engine(memory_limit: str) -> tuple[duckdb.DuckDBPyConnection, Path, dict[str, Any]]:
     """A DuckDB database file in a fresh temporary directory (under TMPDIR), with a memory limit and spilling.
 
     Beyond ``memory_limit`` DuckDB writes blocks to ``<tmp>/spill``; the directory is removed by
     :func:`_close_engine`. Threads: every core this process may use.
     """
-    work = Path(tempfile.mkdtemp(prefix="pia-policy-duckdb-"))
+    _remove_stale_work_dirs()
+    work = Path(tempfile.mkdtemp(prefix=f"{_WORK_PREFIX}{os.getpid()}-"))
     threads = _cores()
     try:
         con = duckdb.connect(
