@@ -29,7 +29,7 @@ import pyarrow as pa
 from .. import rules as rules_mod
 from ..models import SEVERITIES, AccessRequest, Evidence, Finding
 from ..rules import PRECEDENCE, RuleContext
-from ._calendar import calendar_rows
+from ._calendar import calendar_table
 
 __all__ = ["SCHEMA_VERSION", "EngineResult", "run_engine", "finding_id", "iso_jst", "OFFICER_ROLES"]
 
@@ -160,10 +160,8 @@ def _create_support_tables(con: duckdb.DuckDBPyConnection, policy: Any, as_of_ut
     audit_day = (as_of_utc + _JST).date()
     first = first or audit_day
     last = max(last or audit_day, audit_day)
-    con.execute(
-        "CREATE OR REPLACE TABLE calendar (day DATE, is_business BOOLEAN, bh_start TIMESTAMP, bh_end TIMESTAMP)"
-    )
-    con.executemany("INSERT INTO calendar VALUES (?, ?, ?, ?)", calendar_rows(first, last))
+    calendar_arrow = calendar_table(first, last)  # noqa: F841 (read by name below)
+    con.execute("CREATE OR REPLACE TABLE calendar AS SELECT * FROM calendar_arrow")
     con.execute(
         """
         CREATE OR REPLACE TABLE ledger AS

@@ -12,8 +12,9 @@ def _sql(ctx: RuleContext) -> str:
 
     Per-system aggregates decide first (count, distinct count, min, max: hash aggregates, no
     sort); only systems whose numbers disagree are examined, and the sorts there carry
-    ``(system, seq)`` alone. Evidence rows are joined back for the few repeated or missing
-    numbers. A repeated number yields one row per repetition (``event_count`` 1); a gap yields
+    ``(system, seq)`` alone. ``sq`` (read several times, so DuckDB materialises it) holds no
+    strings but ``system``: ``file`` and ``event_id`` are joined back from ``events`` for the
+    few repeated or missing numbers (a 512MB memory limit holds at 10 M events). A repeated number yields one row per repetition (``event_count`` 1); a gap yields
     one row at the first number after it (``event_count`` = the count of missing numbers).
     """
     return """
@@ -23,12 +24,12 @@ WITH agg AS (
 ), bad AS (
   SELECT system FROM agg WHERE n <> d OR d <> hi - lo + 1
 ), sq AS (
-  SELECT system, seq, file, file_idx, line, event_id, ts
+  SELECT system, seq, file_idx, line, ts
   FROM events WHERE seq IS NOT NULL AND system IN (SELECT system FROM bad)
 ), rep AS (
   SELECT system, seq FROM sq GROUP BY system, seq HAVING COUNT(*) > 1
 ), dup_rows AS (
-  SELECT q.system, q.file, q.file_idx, q.line, q.event_id, q.ts,
+  SELECT q.system, q.file_idx, q.line, q.ts,
          ROW_NUMBER() OVER (PARTITION BY q.system, q.seq ORDER BY q.file_idx, q.line) AS k
   FROM sq q JOIN rep r ON q.system = r.system AND q.seq = r.seq
 ), nums AS (
@@ -37,7 +38,7 @@ WITH agg AS (
 ), gaps AS (
   SELECT system, seq, prev_seq FROM nums WHERE prev_seq IS NOT NULL AND seq - prev_seq > 1
 ), after_rows AS (
-  SELECT g.system, g.seq, g.prev_seq, q.file, q.file_idx, q.line, q.event_id, q.ts,
+  SELECT g.system, g.seq, g.prev_seq, q.file_idx, q.line, q.ts,
          ROW_NUMBER() OVER (PARTITION BY g.system, g.seq ORDER BY q.file_idx, q.line) AS k
   FROM gaps g JOIN sq q ON q.system = g.system AND q.seq = g.seq
 ), before_rows AS (
@@ -45,12 +46,14 @@ WITH agg AS (
          ROW_NUMBER() OVER (PARTITION BY g.system, g.seq ORDER BY q.file_idx, q.line) AS k
   FROM gaps g JOIN sq q ON q.system = g.system AND q.seq = g.prev_seq
 )
-SELECT system, ts AS first_ts, ts AS last_ts, 1 AS event_count, file, file_idx, line, event_id
-FROM dup_rows WHERE k > 1
+SELECT d.system, d.ts AS first_ts, d.ts AS last_ts, 1 AS event_count, e.file, d.file_idx, d.line, e.event_id
+FROM dup_rows d JOIN events e ON e.file_idx = d.file_idx AND e.line = d.line
+WHERE d.k > 1
 UNION ALL
 SELECT a.system, b.ts AS first_ts, a.ts AS last_ts, a.seq - a.prev_seq - 1 AS event_count,
-       a.file, a.file_idx, a.line, a.event_id
+       e.file, a.file_idx, a.line, e.event_id
 FROM after_rows a JOIN before_rows b ON a.system = b.system AND a.seq = b.seq AND b.k = 1
+JOIN events e ON e.file_idx = a.file_idx AND e.line = a.line
 WHERE a.k = 1
 """
 
