@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Nightly pia-policy audit of yesterday's access logs (see docs/examples.md, "Nightly cron").
+# Nightly pia-policy audit of yesterday's access logs (see README.md, "Nightly cron").
 #
 # --as-of is TODAY's JST date: the audit time is 00:00 JST of --as-of and the logs cover the
 # time before it, so `--as-of 2025-04-04` audits everything up to the end of 2025-04-03

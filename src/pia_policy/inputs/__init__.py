@@ -2,7 +2,7 @@
 
 Python only streams bytes (decompress, transcode CP932, cut into line-aligned pieces);
 DuckDB splits lines, parses JSON / CSV, validates every record with a reason, removes
-duplicates and counts. See docs/inputs.md for the formats, encodings and mapping files.
+duplicates and counts. See the README section "Inputs" for the formats, encodings and mapping files.
 """
 
 from __future__ import annotations
