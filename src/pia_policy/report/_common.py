@@ -5,63 +5,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
+
+from ..outputs import mask_my_number
 
 __all__ = ["mask", "safe_filename", "as_counter", "BAD_FILENAME_CHARS"]
 
-_DIGIT = "[0-9０-９]"
-_SEP = "[ \\-\u3000－‐−]?"
-_MY_NUMBER = re.compile(
-    f"(?<![0-9０-９])({_DIGIT}{{4}}){_SEP}({_DIGIT}{{4}}){_SEP}({_DIGIT}{{4}})(?![0-9０-９])"
-)
-
-
-def _check_digit_ok(digits: str) -> bool:
-    body = [int(c) for c in digits[:11]]
-    total = 0
-    for n in range(1, 12):
-        p = body[11 - n]
-        q = n + 1 if n <= 6 else n - 5
-        total += p * q
-    rem = total % 11
-    check = 0 if rem <= 1 else 11 - rem
-    return check == int(digits[11])
-
-
-def _local_mask(text: str) -> str:
-    """Mask 12-digit My Numbers with a valid check digit (fallback when outputs has none)."""
-
-    def repl(m: re.Match[str]) -> str:
-        digits = unicodedata.normalize("NFKC", "".join(m.groups()))
-        if not _check_digit_ok(digits):
-            return m.group(0)
-        return re.sub("[0-9０-９]", "*", m.group(0))
-
-    return _MY_NUMBER.sub(repl, text)
-
-
-def _masker() -> Callable[[str], str]:
-    try:  # the product's masking (helper H6), when present
-        from pia_policy.outputs import mask_my_number  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - any import problem: use the local fallback
-        return _local_mask
-
-    def both(text: str) -> str:
-        return _local_mask(mask_my_number(text))
-
-    return both
-
-
-_MASK: Callable[[str], str] | None = None
 _FOUR_DIGITS = re.compile("[0-9０-９]{4}")
 
 
 @lru_cache(maxsize=65536)
 def _mask_text(text: str) -> str:
-    global _MASK
-    if _MASK is None:
-        _MASK = _masker()
-    return _MASK(text)
+    return mask_my_number(text)
 
 
 def mask(value: Any) -> str:
@@ -71,7 +26,7 @@ def mask(value: Any) -> str:
     text = str(value)
     if not _FOUR_DIGITS.search(text):  # no My Number without a run of 4 digits
         return text
-    return _mask_text(text) if len(text) < 512 else (_MASK or _masker())(text)
+    return _mask_text(text) if len(text) < 512 else mask_my_number(text)
 
 
 #: Characters Windows (and SMB shares) do not accept in a file name, plus path separators.
