@@ -22,7 +22,7 @@ def _documented_command() -> str:
 def test_the_command_is_documented() -> None:
     cmd = _documented_command()
     assert cmd.startswith("python examples/generate_city.py ") and "--out examples/city" in cmd
-    assert cmd in (ROOT / "docs" / "examples.md").read_text(encoding="utf-8")
+    assert cmd in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_committed_city_is_what_the_generator_makes(tmp_path: Path) -> None:
