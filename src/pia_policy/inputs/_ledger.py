@@ -16,6 +16,25 @@ from ..models import SYSTEMS
 from ._errors import InputError
 from ._time import parse_ts
 
+import re
+
+#: Excel's Japanese date display, common in ledgers kept in spreadsheets: 2025/4/1 [9:00[:00]].
+_SLASH_DATE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+def parse_ledger_ts(value: str) -> dt.datetime | None:
+    """``parse_ts`` that also reads Excel's ``YYYY/M/D [H:MM[:SS]]`` (JST): a ledger kept in a
+    spreadsheet should not lose whole rows (and turn their events into UNKNOWN_ACCOUNT) over
+    the date display."""
+    m = _SLASH_DATE.match(value)
+    if m:
+        y, mo, d, hh, mi, ss = m.groups()
+        iso = f"{y}-{int(mo):02d}-{int(d):02d}"
+        if hh is not None:
+            iso += f"T{int(hh):02d}:{mi}:{ss or '00'}"
+        value = iso
+    return parse_ts(value)
+
 __all__ = ["LEDGERS", "LedgerSpec", "LedgerData", "read_ledger", "decide_codec"]
 
 BOM = b"\xef\xbb\xbf"
@@ -300,14 +319,14 @@ def _convert(
             rec[name] = defaults.get(name)
             continue
         if kind in ("t", "T"):
-            ts: dt.datetime | None = parse_ts(value)
+            ts: dt.datetime | None = parse_ledger_ts(value)
             if ts is None:
                 return rec, (
                     "bad_timestamp",
                     csv_name,
                     msg(
-                        f"{csv_name} '{value[:60]}' は日付・日時として読めません（例 2025-04-01 または 2025-04-01T09:00:00+09:00）",
-                        f"{csv_name} '{value[:60]}' is not an ISO 8601 date or date-time (e.g. 2025-04-01)",
+                        f"{csv_name} '{value[:60]}' は日付・日時として読めません（例 2025-04-01、2025/4/1 または 2025-04-01T09:00:00+09:00）",
+                        f"{csv_name} '{value[:60]}' is not an ISO 8601 date or date-time (e.g. 2025-04-01, 2025/4/1)",
                     ),
                 )
             rec[name] = ts
