@@ -241,7 +241,7 @@ def _findings_table(all_findings: list[Finding], max_rows: int) -> str:
 def _todo(findings: list[Finding], summary: dict[str, Any], counts: dict[str, int],
           by_sev: dict[str, int], notices: list[NoticeLink], reply_by: dt.date | None) -> str:
     items: list[str] = []
-    crit, high = by_sev.get("critical", 0), by_sev.get("high", 0)
+    crit = by_sev.get("critical", 0)
     head = ""
     if crit:
         head = f'<div class="alert">{_ui("critical_open")}: {crit:,}</div>'
