@@ -23,7 +23,14 @@ __all__ = [
     "Decision",
     "Evidence",
     "Finding",
+    "JST",
+    "JST_OFFSET",
 ]
+
+#: Japan Standard Time (UTC+9, no daylight saving). The engine keeps naive UTC; JST is
+#: how times are read (naive input) and shown.
+JST_OFFSET = dt.timedelta(hours=9)
+JST = dt.timezone(JST_OFFSET, "JST")
 
 System = Literal["gyomu_kyotsu", "fukushi", "hyojun"]
 Action = Literal["login", "logout", "view", "search", "update", "print", "export", "transfer"]

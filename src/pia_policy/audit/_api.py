@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .. import __version__
 from .._i18n import lang, msg
-from ..models import SEVERITIES, Finding
+from ..models import JST_OFFSET, SEVERITIES, Finding
 from ..rules import RULE_IDS
 from ._config import (DEFAULT_DUCKDB_MEMORY_LIMIT, ConfigError, check_memory_limit, check_reply_days, load_config,
                       resolve_thresholds)
@@ -26,7 +26,6 @@ from ._log import run_logger, tty_progress
 
 __all__ = ["AuditResult", "audit", "as_of_utc", "exit_code_for"]
 
-_JST = dt.timedelta(hours=9)
 #: Environment variable that sets DuckDB's memory limit (over the config file's ``duckdb_memory_limit``).
 MEMORY_ENV = "PIA_POLICY_DUCKDB_MEMORY_LIMIT"
 
@@ -130,7 +129,7 @@ def as_of_utc(as_of: dt.date | str) -> tuple[dt.date, dt.datetime]:
                 msg(f"--as-of: 日付 YYYY-MM-DD ではありません（{as_of!r}）",
                     f"--as-of: not a date YYYY-MM-DD ({as_of!r})")
             ) from None
-    return as_of, dt.datetime.combine(as_of, dt.time()) - _JST
+    return as_of, dt.datetime.combine(as_of, dt.time()) - JST_OFFSET
 
 
 def exit_code_for(findings: list[Finding], fail_on: str) -> int:

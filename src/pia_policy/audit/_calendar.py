@@ -8,6 +8,8 @@ from functools import lru_cache
 import jpholiday
 import pyarrow as pa
 
+from ..models import JST_OFFSET
+
 __all__ = [
     "BUSINESS_START",
     "BUSINESS_END",
@@ -20,7 +22,6 @@ __all__ = [
 #: Business hours in JST (SPEC §4 LOG_GAP).
 BUSINESS_START = dt.time(8, 30)
 BUSINESS_END = dt.time(17, 15)
-_JST = dt.timedelta(hours=9)
 
 #: Years whose national holidays are looked up. 国民の祝日に関する法律 took effect in 1948, so
 #: earlier years have none; years after 2100 (a clock gone wrong, not a business day anyone
@@ -51,8 +52,8 @@ def calendar_rows(first: dt.date, last: dt.date) -> list[tuple[dt.date, bool, dt
     day = first
     one = dt.timedelta(days=1)
     while day <= last:
-        start = dt.datetime.combine(day, BUSINESS_START) - _JST
-        end = dt.datetime.combine(day, BUSINESS_END) - _JST
+        start = dt.datetime.combine(day, BUSINESS_START) - JST_OFFSET
+        end = dt.datetime.combine(day, BUSINESS_END) - JST_OFFSET
         rows.append((day, is_business_day(day), start, end))
         day += one
     return rows

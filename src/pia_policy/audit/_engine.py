@@ -27,7 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from .. import rules as rules_mod
-from ..models import SEVERITIES, AccessRequest, Evidence, Finding
+from ..models import JST_OFFSET, SEVERITIES, AccessRequest, Evidence, Finding
 from ..rules import PRECEDENCE, RuleContext
 from ._calendar import calendar_table
 
@@ -40,7 +40,6 @@ _EVIDENCE_LIMIT = 20
 _EXACT_JOIN = False
 _DAWN = dt.datetime(1900, 1, 1)
 _DUSK = dt.datetime(9999, 12, 31)
-_JST = dt.timedelta(hours=9)
 _SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES))}  # critical 0 … low 3
 #: Key columns of a request, in the order they are joined into ``req_key``.
 _KEY_COLUMNS = (
@@ -75,7 +74,7 @@ def iso_jst(value: dt.datetime | None) -> str | None:
     """A naive UTC timestamp as ISO 8601 in JST with an explicit +09:00 offset."""
     if value is None:
         return None
-    return (value + _JST).isoformat() + "+09:00"
+    return (value + JST_OFFSET).isoformat() + "+09:00"
 
 
 _UNIT_BYTES = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
@@ -157,7 +156,7 @@ def _create_support_tables(con: duckdb.DuckDBPyConnection, policy: Any, as_of_ut
     first, last = con.execute(
         "SELECT MIN(CAST(ts + INTERVAL '9' HOUR AS DATE)), MAX(CAST(ts + INTERVAL '9' HOUR AS DATE)) FROM events"
     ).fetchone() or (None, None)
-    audit_day = (as_of_utc + _JST).date()
+    audit_day = (as_of_utc + JST_OFFSET).date()
     first = first or audit_day
     last = max(last or audit_day, audit_day)
     calendar_arrow = calendar_table(first, last)  # noqa: F841 (read by name below)

@@ -13,7 +13,7 @@ import casbin
 
 from .. import rules
 from .._i18n import msg
-from ..models import AccessRequest, Account, Decision, Officer
+from ..models import JST, AccessRequest, Account, Decision, Officer
 from ._decide import decide as _decide
 from ._decide import pair_line
 from ._engine import (
@@ -36,7 +36,6 @@ from ._source import (
 
 __all__ = ["Policy", "JST", "to_utc_naive", "jst_date"]
 
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
 _CACHE_MAX = 200_000
 Moment = dt.datetime | dt.date | str
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-__all__ = ["ERAS", "JST", "to_wareki", "format_date", "format_datetime", "parse_ts", "to_jst"]
+from ..models import JST
 
-JST = dt.timezone(dt.timedelta(hours=9), "JST")
+__all__ = ["ERAS", "JST", "to_wareki", "format_date", "format_datetime", "parse_ts", "to_jst"]
 
 #: (era name, first day), newest first. Dates before 明治6年 (the Gregorian calendar's
 #: adoption in Japan, 1873-01-01) have no 和暦 here: they are shown in ISO only.
