@@ -74,6 +74,14 @@ def _tooltip(bar: Bar) -> str:
     return f"<title>{escape(ja if ja == en else ja + ' / ' + en)}</title>"
 
 
+def _svg_open(chart_id: str, width: int, height: int, total: int, bars: int) -> str:
+    return (
+        f'<svg class="chart" role="img" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" data-chart="{_a(chart_id)}" data-total="{total}" '
+        f'data-bars="{bars}">'
+    )
+
+
 def column_chart(
     chart_id: str,
     bars: list[Bar],
@@ -87,11 +95,7 @@ def column_chart(
     left, right, top, bottom = 48, 8, 10, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     total = sum(b.value for b in bars)
-    parts = [
-        f'<svg class="chart" role="img" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" data-chart="{_a(chart_id)}" data-total="{total}" '
-        f'data-bars="{len(bars)}">'
-    ]
+    parts = [_svg_open(chart_id, width, height, total, len(bars))]
     if not bars:
         parts.append(_bilingual_text(width / 2, height / 2, "データなし", "No data", "middle", "empty"))
         parts.append("</svg>")
@@ -138,8 +142,7 @@ def hbar_chart(
     if not bars:
         height = 60
         return (
-            f'<svg class="chart" role="img" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-            f'width="{width}" height="{height}" data-chart="{_a(chart_id)}" data-total="0" data-bars="0">'
+            _svg_open(chart_id, width, height, 0, 0)
             + _bilingual_text(width / 2, height / 2, "指摘なし", "No findings", "middle", "empty")
             + "</svg>"
         )
@@ -148,11 +151,7 @@ def hbar_chart(
     plot_w = max(40.0, width - label_w - value_w - 8)
     height = row * len(bars) + 8
     top_value = max(1, max(b.value for b in bars))
-    parts = [
-        f'<svg class="chart" role="img" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" data-chart="{_a(chart_id)}" data-total="{total}" '
-        f'data-bars="{len(bars)}">'
-    ]
+    parts = [_svg_open(chart_id, width, height, total, len(bars))]
     for i, bar in enumerate(bars):
         y = 4 + i * row
         w = plot_w * bar.value / top_value
