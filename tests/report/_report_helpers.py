@@ -3,12 +3,12 @@ an HTML parser (standard library) to read the report by its attributes."""
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from html.parser import HTMLParser
 from typing import Any
 
 from pia_policy import rules
+from pia_policy.audit import finding_id
 from pia_policy.models import SEVERITIES, Evidence, Finding
 
 #: A valid My Number (check digit 8) used to prove that no output carries one.
@@ -21,14 +21,28 @@ def make_finding(rule: str, *, account_id: str | None = "a001", department: str 
                  person_id: str | None = "p001", evidence: int = 2) -> Finding:
     """A Finding with the rule's catalogue severity, basis and remedy."""
     r = rules.get(rule)
-    fid = hashlib.sha256(f"{rule}|{system}|{account_id}".encode()).hexdigest()[:16]
     return Finding(
-        schema_version="1.0", finding_id=fid, rule=rule, severity=r.severity, account_id=account_id,
+        schema_version="1.0", finding_id=finding_id(rule, system, account_id), rule=rule, severity=r.severity, account_id=account_id,
         person_id=person_id, department=department, system=system, first_ts=first_ts, last_ts=last_ts,
         event_count=event_count,
         evidence=[Evidence(file="events/day.jsonl", line=i + 1, event_id=f"e{i}") for i in range(evidence)],
         basis=r.basis, action=r.remedy_ja,
     )
+
+
+def sample_findings() -> list[Finding]:
+    """A small mix: notice rules in two departments, an unknown account, a LOG finding."""
+    return [
+        make_finding("UNKNOWN_ACCOUNT", account_id="ghost", department=None, person_id=None, event_count=5),
+        make_finding("MY_NUMBER_WITHOUT_PERMISSION", account_id="a002", department="健康保険課", system="hyojun"),
+        make_finding("LONG_SESSION", account_id="a001", department="中央区健康課"),
+        make_finding("LONG_SESSION", account_id="a003", department="健康保険課", system="gyomu_kyotsu"),
+        make_finding("ACCOUNT_NOT_REVOKED", account_id="a004", department="中央区健康課", first_ts=None,
+                     last_ts=None, event_count=0, evidence=0),
+        make_finding("ACCOUNT_DORMANT", account_id="a005", department="美浜区市民総合窓口課", first_ts=None,
+                     last_ts=None, event_count=0, evidence=0),
+        make_finding("LOG_GAP", account_id=None, department=None, person_id=None, system="hyojun"),
+    ]
 
 
 def make_summary(findings: list[Finding], **overrides: Any) -> dict[str, Any]:

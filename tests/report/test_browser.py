@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from _report_helpers import make_finding, make_summary
+from _report_helpers import make_finding, make_summary, sample_findings
 
 from pia_policy.report import write_reports
 
@@ -47,18 +47,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An output directory with summary.json, report.html and notices."""
     directory = tmp_path_factory.mktemp("out")
-    findings = [
-        make_finding("UNKNOWN_ACCOUNT", account_id="ghost", department=None, person_id=None, event_count=5),
-        make_finding("MY_NUMBER_WITHOUT_PERMISSION", account_id="a002", department="健康保険課", system="hyojun"),
-        make_finding("ACCESS_DENIED_BY_POLICY", account_id="a006", department="健康保険課", system="fukushi"),
-        make_finding("LONG_SESSION", account_id="a001", department="中央区健康課"),
-        make_finding("LONG_SESSION", account_id="a003", department="健康保険課", system="gyomu_kyotsu"),
-        make_finding("ACCOUNT_NOT_REVOKED", account_id="a004", department="中央区健康課", first_ts=None,
-                     last_ts=None, event_count=0, evidence=0),
-        make_finding("ACCOUNT_DORMANT", account_id="a005", department="美浜区市民総合窓口課", first_ts=None,
-                     last_ts=None, event_count=0, evidence=0),
-        make_finding("LOG_GAP", account_id=None, department=None, person_id=None, system="hyojun"),
-    ]
+    findings = sample_findings()
+    findings.insert(2, make_finding("ACCESS_DENIED_BY_POLICY", account_id="a006", department="健康保険課",
+                                    system="fukushi"))
     summary = make_summary(findings)
     (directory / "summary.json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
     write_reports(directory, findings, summary)
