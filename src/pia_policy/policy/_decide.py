@@ -7,7 +7,7 @@ the policy itself is never restated here.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 from .. import rules
 from .._i18n import msg
@@ -87,8 +87,3 @@ def decide(req: AccessRequest, ev: Evaluator, vocab: Vocabulary, citation: Calla
     return _deny("ACCESS_DENIED_BY_POLICY", req, msg(
         f"方針 {req.version} に {act} {res or ''} ({req.affair or '事務なし'}) を許可する行がない",
         f"no line of policy {req.version} allows {act} {res or ''} ({req.affair or 'no affair'})"))
-
-
-def decision_dict(d: Decision) -> dict[str, Any]:
-    """JSON-ready decision."""
-    return d.model_dump(mode="json")

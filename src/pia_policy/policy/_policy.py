@@ -15,7 +15,6 @@ from .. import rules
 from .._i18n import msg
 from ..models import JST, AccessRequest, Account, Decision, Officer
 from ._decide import decide as _decide
-from ._decide import pair_line
 from ._engine import (
     CasbinEvaluator,
     CompiledPolicy,
@@ -308,12 +307,6 @@ class Policy:
         """The same decision, every answer from ``casbin.Enforcer.enforce`` (reference, slow)."""
         st = self._state
         return _decide(req, st.reference, st.vocab, st.citation)
-
-    def is_pair_permitted(self, department: str, purpose: str, at: Moment | None = None) -> bool:
-        """True when the (recipient department, purpose) pair is permitted in the version in force."""
-        st = self._state
-        version = self.version_at(at if at is not None else dt.datetime.now(JST)).id
-        return pair_line(st.compiled, st.vocab, version, department, purpose) is not None
 
     def check_transfer(self, department: str, purpose: str, method: str | None = "fukushi_system",
                        at: Moment | None = None) -> Decision:

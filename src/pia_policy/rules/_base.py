@@ -45,9 +45,3 @@ class Rule:
     remedy_en: str
     requires: tuple[str, ...] = ()
     sql: Callable[[RuleContext], str] | None = None
-
-    def title(self, lang: str = "ja") -> str:
-        return self.title_en if lang == "en" else self.title_ja
-
-    def remedy(self, lang: str = "ja") -> str:
-        return self.remedy_en if lang == "en" else self.remedy_ja
