@@ -7,7 +7,6 @@ Exit codes: 0 no finding at or above ``--fail-on``; 1 findings at or above it;
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,23 +35,6 @@ def _file_mode(text: str) -> int:
     if not 0 <= value <= 0o777:
         raise argparse.ArgumentTypeError(f"file mode out of range: {text!r}")
     return value
-
-
-#: --as-of dates the engine can represent with room for the calendar around them.
-_AS_OF_RANGE = (dt.date(1900, 1, 1), dt.date(9998, 12, 31))
-
-
-def _as_of_problem(text: str) -> str | None:
-    """A message when ``--as-of`` is a date outside the range the audit can handle (format errors: the API)."""
-    try:
-        value = dt.date.fromisoformat(text.strip())
-    except ValueError:
-        return None  # audit() names the expected format
-    low, high = _AS_OF_RANGE
-    if low <= value <= high:
-        return None
-    return msg(f"エラー: --as-of {text} は範囲外です（{low.isoformat()} 〜 {high.isoformat()}）",
-               f"error: --as-of {text} is out of range ({low.isoformat()} .. {high.isoformat()})")
 
 
 def register(subparsers: Any) -> None:
@@ -99,10 +81,6 @@ def run(args: argparse.Namespace) -> int:
         SigningKeyError, load_key = OSError, None  # type: ignore[assignment, misc]
 
     thresholds = {name: getattr(args, name) for _flag, name, _kind in _THRESHOLD_FLAGS}
-    problem = _as_of_problem(args.as_of)
-    if problem:
-        print(f"pia-policy audit: {problem}", file=sys.stderr)
-        return 2
     try:
         key = load_key(args.key_file) if load_key is not None else None
         result = audit(

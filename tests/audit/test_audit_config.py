@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,21 @@ def test_as_of_is_midnight_jst() -> None:
     assert day.isoformat() == "2025-06-02" and utc.isoformat() == "2025-06-01T15:00:00"
     with pytest.raises(ConfigError):
         as_of_utc("02/06/2025")
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "1899-12-31", "9999-01-01", "9999-12-31"])
+def test_as_of_outside_the_range_is_a_config_error(as_of: str) -> None:
+    # Regression: the range was checked only by the CLI; through the API 0001-01-01 raised
+    # OverflowError (00:00 JST of it is before datetime.min in UTC).
+    with pytest.raises(ConfigError, match="範囲外"):
+        as_of_utc(as_of)
+    with pytest.raises(ConfigError, match="範囲外"):
+        as_of_utc(dt.date.fromisoformat(as_of))
+
+
+def test_as_of_range_ends_are_accepted() -> None:
+    assert as_of_utc("1900-01-01")[1] == dt.datetime(1899, 12, 31, 15)
+    assert as_of_utc("9998-12-31")[1] == dt.datetime(9998, 12, 30, 15)
 
 
 def test_public_audit_is_callable_from_the_package(tmp_path: Path) -> None:

@@ -117,8 +117,16 @@ class AuditResult(BaseModel):
     out: Path | None = None
 
 
+#: --as-of dates the engine can represent with room for the calendar around them.
+AS_OF_RANGE = (dt.date(1900, 1, 1), dt.date(9998, 12, 31))
+
+
 def as_of_utc(as_of: dt.date | str) -> tuple[dt.date, dt.datetime]:
-    """The ``--as-of`` date and the audit time: 00:00 JST of it, as naive UTC."""
+    """The ``--as-of`` date and the audit time: 00:00 JST of it, as naive UTC.
+
+    Raises :class:`ConfigError` for text that is not a date and for a date outside
+    :data:`AS_OF_RANGE`.
+    """
     if isinstance(as_of, dt.datetime):
         as_of = as_of.date()
     if isinstance(as_of, str):
@@ -129,6 +137,10 @@ def as_of_utc(as_of: dt.date | str) -> tuple[dt.date, dt.datetime]:
                 msg(f"--as-of: 日付 YYYY-MM-DD ではありません（{as_of!r}）",
                     f"--as-of: not a date YYYY-MM-DD ({as_of!r})")
             ) from None
+    low, high = AS_OF_RANGE
+    if not low <= as_of <= high:
+        raise ConfigError(msg(f"--as-of {as_of.isoformat()} は範囲外です（{low.isoformat()} 〜 {high.isoformat()}）",
+                              f"--as-of {as_of.isoformat()} is out of range ({low.isoformat()} .. {high.isoformat()})"))
     return as_of, dt.datetime.combine(as_of, dt.time()) - JST_OFFSET
 
 
