@@ -22,6 +22,7 @@ __all__ = [
     "write_jsonl",
     "write_findings_csv",
     "sha256_file",
+    "hash_and_count",
     "fsync_path",
     "escape_line_breaks",
 ]
@@ -173,15 +174,22 @@ def write_findings_csv(path: Path, findings: Iterable[Mapping[str, Any]], *, mod
     return count, raw.size, raw.sha256.hexdigest()
 
 
-def sha256_file(path: Path) -> tuple[int, str]:
-    """(size, sha256 hex) of a file, read in chunks."""
+def hash_and_count(path: Path) -> tuple[int, str, int]:
+    """(size, sha256 hex, number of LF bytes) of a file, read in chunks."""
     digest = hashlib.sha256()
-    size = 0
+    size = lines = 0
     with open(path, "rb") as handle:
         while chunk := handle.read(_BUFFER):
             digest.update(chunk)
             size += len(chunk)
-    return size, digest.hexdigest()
+            lines += chunk.count(b"\n")
+    return size, digest.hexdigest(), lines
+
+
+def sha256_file(path: Path) -> tuple[int, str]:
+    """(size, sha256 hex) of a file, read in chunks."""
+    size, digest, _lines = hash_and_count(path)
+    return size, digest
 
 
 def fsync_path(path: Path) -> None:

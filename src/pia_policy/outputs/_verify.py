@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import os
@@ -10,7 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .._i18n import msg
-from ._files import sha256_file
+from ._files import hash_and_count, sha256_file
 from ._sign import SIGNATURE_ALG, signature_of
 from ._write import SPEC_FILES, SUMMARY
 
@@ -49,17 +48,6 @@ def signature_state(summary: dict[str, Any], key: bytes | None) -> str:
         return "unchecked"
     expected = signature_of(summary, key)
     return "valid" if hmac.compare_digest(expected, signature["value"]) else "invalid"
-
-
-def _hash_and_count(path: Path) -> tuple[int, str, int]:
-    digest = hashlib.sha256()
-    size = lines = 0
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-            lines += chunk.count(b"\n")
-    return size, digest.hexdigest(), lines
 
 
 def _int(value: Any) -> int | None:
@@ -163,7 +151,7 @@ def verify(out_dir: Path | str, key: bytes | None = None, *, data_dir: Path | st
         if not path.is_file():
             problems.append(msg(f"{rel}: ファイルがありません", f"{rel}: file is missing"))
             continue
-        size, digest, lines = _hash_and_count(path)
+        size, digest, lines = hash_and_count(path)
         line_counts[rel] = lines
         if size != entry.get("size") or digest != entry.get("sha256"):
             problems.append(
