@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._base import Rule, RuleContext
-from ._portable import days, ts
+from ._portable import days, departure_windows, ts
 
 __all__ = ["RULE"]
 
@@ -13,18 +13,7 @@ def _sql(ctx: RuleContext) -> str:
     audit = ts(ctx.as_of_utc)
     grace = days(int(ctx.params.get("revocation_grace_days", 7)))
     return f"""
-WITH lv AS (
-  SELECT DISTINCT a.system, a.account_id, a.department, p.person_id, p.effective_at AS left_at
-  FROM accounts a JOIN personnel p ON p.person_id = a.person_id
-  WHERE p.event IN ('transfer', 'retire', 'contract_end') AND p.effective_at <= {audit}
-    AND (p.from_department = a.department OR (p.from_department IS NULL AND p.event <> 'transfer'))
-), win AS (
-  SELECT lv.system, lv.account_id, lv.left_at, MIN(r.effective_at) AS back_at
-  FROM lv LEFT JOIN personnel r
-    ON r.person_id = lv.person_id AND r.to_department = lv.department
-   AND r.event IN ('hire', 'transfer') AND r.effective_at > lv.left_at AND r.effective_at <= {audit}
-  GROUP BY lv.system, lv.account_id, lv.left_at
-)
+WITH {departure_windows(audit)}
 SELECT DISTINCT a.system, a.account_id
 FROM accounts a JOIN win w ON w.system = a.system AND w.account_id = a.account_id
 WHERE (a.revoked_at IS NULL OR a.revoked_at > {audit})
