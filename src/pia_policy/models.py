@@ -25,7 +25,11 @@ __all__ = [
     "Finding",
     "JST",
     "JST_OFFSET",
+    "SCHEMA_VERSION",
 ]
+
+#: Version of the output record schema (``schema_version`` of findings, summary and the JSONL files).
+SCHEMA_VERSION = "1.0"
 
 #: Japan Standard Time (UTC+9, no daylight saving). The engine keeps naive UTC; JST is
 #: how times are read (naive input) and shown.

@@ -27,13 +27,13 @@ import duckdb
 import pyarrow as pa
 
 from .. import rules as rules_mod
-from ..models import JST_OFFSET, SEVERITIES, AccessRequest, Evidence, Finding
+from ..models import JST_OFFSET, SCHEMA_VERSION, SEVERITIES, AccessRequest, Evidence, Finding
 from ..rules import PRECEDENCE, RuleContext
+from ..rules._portable import jst_day
 from ._calendar import calendar_table
 
 __all__ = ["SCHEMA_VERSION", "EngineResult", "run_engine", "finding_id", "iso_jst", "OFFICER_ROLES"]
 
-SCHEMA_VERSION = "1.0"
 OFFICER_ROLES: tuple[str, ...] = ("system_owner", "export_delegate", "info_system_manager")
 _EVIDENCE_LIMIT = 20
 #: Always join decisions on every key column (tests exercise the hash-collision path with it).
@@ -154,7 +154,7 @@ def _create_support_tables(con: duckdb.DuckDBPyConnection, policy: Any, as_of_ut
         con.executemany("INSERT INTO business_departments VALUES (?)", [(d,) for d in depts])
     # Calendar over every JST day the events touch, up to the audit day.
     first, last = con.execute(
-        "SELECT MIN(CAST(ts + INTERVAL '9' HOUR AS DATE)), MAX(CAST(ts + INTERVAL '9' HOUR AS DATE)) FROM events"
+        f"SELECT MIN({jst_day('ts')}), MAX({jst_day('ts')}) FROM events"
     ).fetchone() or (None, None)
     audit_day = (as_of_utc + JST_OFFSET).date()
     first = first or audit_day
@@ -401,7 +401,7 @@ def _breakdowns(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> dict
             counts[f"{int(h):02d}"] = int(n)
         return counts
 
-    day = "CAST(ts + INTERVAL '9' HOUR AS DATE)"
+    day = jst_day("ts")
     hour = "EXTRACT(HOUR FROM ts + INTERVAL '9' HOUR)"
     flagged = (
         "(SELECT DISTINCT event_id, ts FROM cand WHERE scope IN ('event', 'independent')"

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..models import Finding
 from ._mask import mask_my_number, mask_value
 
 __all__ = [
@@ -27,10 +28,8 @@ __all__ = [
     "escape_line_breaks",
 ]
 
-FINDING_COLUMNS: tuple[str, ...] = (
-    "schema_version", "finding_id", "rule", "severity", "account_id", "person_id", "department", "system",
-    "first_ts", "last_ts", "event_count", "evidence", "basis", "action",
-)
+#: The Finding fields in model order (SPEC §5 column order of findings.csv / findings.jsonl).
+FINDING_COLUMNS: tuple[str, ...] = tuple(Finding.model_fields)
 REJECTED_COLUMNS: tuple[str, ...] = ("file", "line", "reason", "field", "detail", "excerpt")
 DUPLICATE_COLUMNS: tuple[str, ...] = ("file", "line", "event_id", "first_file", "first_line")
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..models import SCHEMA_VERSION
 from ._atomic import cleanup_leftovers, dir_mode_for, new_staging_dir, swap_in
 from ._files import (
     DUPLICATE_COLUMNS,
@@ -27,7 +28,6 @@ from ._sign import jsonable, sign
 
 __all__ = ["write_outputs", "SPEC_FILES", "SCHEMA_VERSION", "TEXT_SUFFIXES"]
 
-SCHEMA_VERSION = "1.0"
 SUMMARY = "summary.json"
 #: Written on every run (SPEC §5), whatever the findings.
 SPEC_FILES: tuple[str, ...] = ("findings.jsonl", "rejected.jsonl", "duplicates.jsonl", "findings.csv")
