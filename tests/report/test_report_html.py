@@ -97,6 +97,17 @@ def test_dates_in_wareki_with_iso(tmp_path: Path) -> None:
     assert 'data-iso="2025-04-02"' in html and "令和7年4月2日 (2025-04-02)" in html  # audit date
 
 
+def test_rule_unknown_to_the_catalogue_is_shown_by_its_id(tmp_path: Path) -> None:
+    # A findings.jsonl from another version may carry a rule id this catalogue lacks:
+    # the row keeps the id as its title and the finding's own severity.
+    f = make_finding("LONG_SESSION", department="健康保険課").model_copy(
+        update={"rule": "FUTURE_RULE", "severity": "high"})
+    _, html, _ = _write(tmp_path, [f])
+    (row,) = parse(html).having("data-finding-id", "tr")
+    assert row.attrs["data-rule"] == "FUTURE_RULE" and row.attrs["data-severity"] == "high"
+    assert "FUTURE_RULE" in row.text
+
+
 def test_user_strings_are_escaped(tmp_path: Path) -> None:
     evil = '<script>alert("x")</script>"><img src=x onerror=alert(1)>'
     f = make_finding("UNKNOWN_ACCOUNT", account_id=evil, department=evil, person_id=evil)

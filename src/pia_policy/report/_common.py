@@ -7,9 +7,11 @@ import unicodedata
 from functools import lru_cache
 from typing import Any
 
+from .. import rules
 from ..outputs import mask_my_number
+from ..rules import Rule
 
-__all__ = ["mask", "safe_filename", "as_counter", "BAD_FILENAME_CHARS"]
+__all__ = ["mask", "safe_filename", "as_counter", "find_rule", "BAD_FILENAME_CHARS"]
 
 _FOUR_DIGITS = re.compile("[0-9０-９]{4}")
 
@@ -71,3 +73,11 @@ def as_counter(value: Any) -> dict[str, int]:
                     out[str(key)] = int(cnt)
         return out
     return {}
+
+
+def find_rule(rule_id: str) -> Rule | None:
+    """The catalogue rule of ``rule_id``; None for an id the catalogue does not know (still shown)."""
+    try:
+        return rules.get(rule_id)
+    except KeyError:
+        return None

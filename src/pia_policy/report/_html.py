@@ -9,9 +9,10 @@ from html import escape
 from typing import Any, Iterable
 
 from pia_policy.models import SEVERITIES, Finding
+from pia_policy.rules import RULE_IDS
 
 from ._assets import CSS, JS
-from ._common import as_counter, mask
+from ._common import as_counter, find_rule, mask
 from ._labels import COUNT, REJECT_REASON, SEVERITY, SYSTEM, UI
 from ._svg import Bar, column_chart, hbar_chart
 from ._wareki import JST, format_date, format_datetime, to_jst, to_wareki
@@ -56,22 +57,14 @@ def _ui(key: str) -> str:
 
 def rule_titles(rule_id: str) -> tuple[str, str, str, str]:
     """(title_ja, title_en, remedy_ja, remedy_en) of a rule; the id itself when unknown."""
-    try:
-        from pia_policy import rules
-
-        r = rules.get(rule_id)
-        return r.title_ja, r.title_en, r.remedy_ja, r.remedy_en
-    except Exception:  # noqa: BLE001 - an unknown id is still shown
+    r = find_rule(rule_id)
+    if r is None:
         return rule_id, rule_id, "", ""
+    return r.title_ja, r.title_en, r.remedy_ja, r.remedy_en
 
 
 def _rule_order() -> list[str]:
-    try:
-        from pia_policy.rules import RULE_IDS
-
-        return list(RULE_IDS)
-    except Exception:  # noqa: BLE001
-        return []
+    return list(RULE_IDS)
 
 
 def _sev_rank(sev: str) -> int:
@@ -369,12 +362,8 @@ def _rule_severity(rule_id: str, findings: list[Finding]) -> str:
     for f in findings:
         if f.rule == rule_id:
             return f.severity
-    try:
-        from pia_policy import rules
-
-        return rules.get(rule_id).severity
-    except Exception:  # noqa: BLE001
-        return "low"
+    r = find_rule(rule_id)
+    return r.severity if r is not None else "low"
 
 
 def _notices_section(notices: list[NoticeLink], unaddressed: list[Finding], reply_by: dt.date | None) -> str:

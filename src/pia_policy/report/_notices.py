@@ -10,7 +10,7 @@ from typing import Any
 
 from pia_policy.models import Finding
 
-from ._common import mask, safe_filename
+from ._common import find_rule, mask, safe_filename
 from ._labels import SYSTEM
 from ._wareki import format_date, format_datetime
 
@@ -44,13 +44,8 @@ def _threshold(summary: dict[str, Any], key: str, default: int) -> int:
 
 
 def _rule_meta(rule_id: str) -> tuple[str, str]:
-    try:
-        from pia_policy import rules
-
-        r = rules.get(rule_id)
-        return r.title_ja, r.basis
-    except Exception:  # noqa: BLE001
-        return rule_id, ""
+    r = find_rule(rule_id)
+    return (r.title_ja, r.basis) if r is not None else (rule_id, "")
 
 
 _INTRO = {
