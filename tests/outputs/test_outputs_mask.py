@@ -23,14 +23,19 @@ filler = st.text(alphabet=st.characters(blacklist_characters="0123456789０１�
                                         blacklist_categories=("Cs",)), max_size=8)
 
 
-def reference_check_digit(first11: str) -> int:
-    """Straight from the ordinance text: Pn is the n-th digit from the right, Qn = n+1 (n ≤ 6), n−5 (n ≥ 7)."""
+def reference_remainder(first11: str) -> int:
+    """Straight from the ordinance text: (Σ Pn × Qn) mod 11, Pn the n-th digit from the right,
+    Qn = n+1 (n ≤ 6), n−5 (n ≥ 7)."""
     total = 0
     for n in range(1, 12):
         p = int(first11[11 - n])
         q = n + 1 if n <= 6 else n - 5
         total += p * q
-    rest = total % 11
+    return total % 11
+
+
+def reference_check_digit(first11: str) -> int:
+    rest = reference_remainder(first11)
     return 0 if rest <= 1 else 11 - rest
 
 
@@ -71,9 +76,9 @@ def test_remainder_zero_and_one_give_check_digit_zero() -> None:
     found = {0: False, 1: False}
     for i in range(2000):
         first = f"{i:011d}"
-        total = sum(int(first[11 - n]) * (n + 1 if n <= 6 else n - 5) for n in range(1, 12))
-        if total % 11 in found:
-            found[total % 11] = True
+        rest = reference_remainder(first)
+        if rest in found:
+            found[rest] = True
             assert check_digit(first) == 0
     assert all(found.values())
 
