@@ -17,24 +17,27 @@ from .models import SEVERITIES
 
 __all__ = ["register", "run"]
 
-_THRESHOLD_FLAGS: tuple[tuple[str, str, type], ...] = (
-    ("--session-hours", "session_hours", float),
-    ("--bulk-subjects", "bulk_subjects", int),
-    ("--revocation-grace-days", "revocation_grace_days", int),
-    ("--dormant-days", "dormant_days", int),
-    ("--gap-minutes", "gap_minutes", float),
-    ("--departure-grace-hours", "departure_grace_hours", float),
-)
 
+def _add_setting_flags(p: argparse.ArgumentParser) -> None:
+    """One flag per :class:`AuditSettings` field and threshold: ``--name`` (``--no-name`` for a default-true bool).
 
-def _file_mode(text: str) -> int:
-    try:
-        value = int(text, 8)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an octal file mode: {text!r} (e.g. 600 or 0o640)") from None
-    if not 0 <= value <= 0o777:
-        raise argparse.ArgumentTypeError(f"file mode out of range: {text!r}")
-    return value
+    An absent flag is not set (``argparse.SUPPRESS``), so the config file and the defaults apply.
+    """
+    from .audit._settings import AuditSettings, Thresholds, base_type, choices, text_type
+
+    fields = {**Thresholds.model_fields, **{k: v for k, v in AuditSettings.model_fields.items() if k != "thresholds"}}
+    for name, info in fields.items():
+        flag = "--" + name.replace("_", "-")
+        kind = base_type(info.annotation)
+        common = {"dest": name, "default": argparse.SUPPRESS, "help": info.description}
+        if kind is bool:
+            on = info.default is not True
+            p.add_argument(flag if on else f"--no-{flag[2:]}", action="store_const", const=on, **common)
+        elif choices(info):
+            p.add_argument(flag, choices=choices(info), **common)
+        else:
+            metavar = "N" if text_type(info) is not str else "PATH" if kind is Path else "VALUE"
+            p.add_argument(flag, type=text_type(info), metavar=metavar, **common)
 
 
 def register(subparsers: Any) -> None:
@@ -47,21 +50,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("data_dir", metavar="DATA_DIR", type=Path)
     p.add_argument("--as-of", required=True, metavar="YYYY-MM-DD", help="audit date; the audit time is 00:00 JST")
     p.add_argument("--out", required=True, metavar="OUT_DIR", type=Path)
-    p.add_argument("--policy", metavar="DIR", default=None)
-    p.add_argument("--config", metavar="FILE.toml", type=Path, default=None)
-    p.add_argument("--fail-on", choices=SEVERITIES, default=None, help="default: high")
-    p.add_argument("--encoding", choices=("utf-8", "cp932"), default=None)
-    p.add_argument("--mapping", metavar="FILE.toml", type=Path, default=None)
-    for flag, _name, kind in _THRESHOLD_FLAGS:
-        p.add_argument(flag, type=kind, default=None, metavar="N")
+    p.add_argument("--config", metavar="FILE.toml", type=Path, default=None,
+                   help="options as TOML ([thresholds], [audit]); a flag overrides the file")
+    _add_setting_flags(p)
     p.add_argument("--lang", choices=("ja", "en"), default=None, help="language of messages (default ja)")
-    p.add_argument("--no-reports", action="store_true", help="write only the SPEC files (no report.html, notices/)")
-    p.add_argument("--file-mode", type=_file_mode, default=0o600, metavar="MODE", help="octal, default 600")
     p.add_argument("--key-file", type=Path, default=None, help="HMAC key to sign summary.json")
-    p.add_argument("--reply-days", type=int, default=None, metavar="N",
-                   help="notices: reply deadline in days after the audit date (default 14)")
-    p.add_argument("--notice-sender", default=None, metavar="NAME",
-                   help="notices: sender (発信者), default 情報セキュリティ管理者")
     p.set_defaults(func=run)
 
 
@@ -80,25 +73,13 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:  # pragma: no cover
         SigningKeyError, load_key = OSError, None  # type: ignore[assignment, misc]
 
-    thresholds = {name: getattr(args, name) for _flag, name, _kind in _THRESHOLD_FLAGS}
+    from .audit._settings import AuditSettings, Thresholds, flag_label, resolve_settings
+
+    given = {k: v for k, v in vars(args).items() if k in AuditSettings.model_fields or k in Thresholds.model_fields}
     try:
+        settings = resolve_settings(config=args.config, overrides=given, label=flag_label)
         key = load_key(args.key_file) if load_key is not None else None
-        result = audit(
-            args.data_dir,
-            as_of=args.as_of,
-            out=args.out,
-            policy=args.policy,
-            config=args.config,
-            fail_on=args.fail_on,
-            encoding=args.encoding,
-            mapping=args.mapping,
-            thresholds=thresholds,
-            reports=not args.no_reports,
-            file_mode=args.file_mode,
-            key=key,
-            reply_days=args.reply_days,
-            notice_sender=args.notice_sender,
-        )
+        result = audit(args.data_dir, as_of=args.as_of, out=args.out, settings=settings, key=key)
     except (ConfigError, InputError, SigningKeyError) as exc:
         print(msg(f"pia-policy audit: エラー: {exc}", f"pia-policy audit: error: {exc}"), file=sys.stderr)
         return 2

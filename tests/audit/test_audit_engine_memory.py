@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from audit_data import account, clean_day, event, write_data
 
-from pia_policy.audit import ConfigError, audit, load_config
-from pia_policy.audit._api import MEMORY_ENV
-from pia_policy.audit._config import DEFAULT_DUCKDB_MEMORY_LIMIT, check_memory_limit
+from pia_policy.audit import ConfigError, audit, read_config
+from pia_policy.audit._settings import DEFAULT_DUCKDB_MEMORY_LIMIT, MEMORY_ENV, check_memory_limit
 from pia_policy.inputs import InputError
 
 AS_OF = "2025-06-02"
@@ -36,28 +35,29 @@ def tmpdir_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("512MB", "512MB"), ("1gib", "1GiB"), (" 768 mb ", "768MB"), ("2.5GB", "2.5GB"), ("64MiB", "64MiB")],
+    [("512MB", "512MB"), ("1gib", "1GiB"), (" 768 mb ", "768MB"), ("2.5GB", "2.5GB"), ("64MiB", "64MiB"),
+     ("1024TiB", "1024TiB")],
 )
 def test_memory_limit_accepted_and_normalised(value: str, expected: str) -> None:
     assert check_memory_limit(value, "x") == expected
 
 
-@pytest.mark.parametrize("value", ["512", "abc", "0MB", "63MiB", "1000B", "-1GB", "", 512])
+@pytest.mark.parametrize("value", ["512", "abc", "0MB", "63MiB", "1000B", "-1GB", "", 512, "99999999999TB", "1025TiB"])
 def test_memory_limit_rejected(value: object) -> None:
-    with pytest.raises(ConfigError, match="duckdb_memory_limit"):
+    with pytest.raises(ConfigError, match="x: .*64MiB"):
         check_memory_limit(value, "x")
 
 
 def test_config_key(tmp_path: Path) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text('[audit]\nduckdb_memory_limit = "1gib"\n', encoding="utf-8")
-    assert load_config(cfg)["audit"]["duckdb_memory_limit"] == "1GiB"
+    assert read_config(cfg)["duckdb_memory_limit"] == "1GiB"
     cfg.write_text('[audit]\nduckdb_memory_limit = "lots"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="duckdb_memory_limit"):
-        load_config(cfg)
+        read_config(cfg)
     cfg.write_text("[audit]\nduckdb_memory_limit = 512\n", encoding="utf-8")
     with pytest.raises(ConfigError):
-        load_config(cfg)
+        read_config(cfg)
 
 
 def test_default_limit_recorded_and_temporary_files_removed(tmp_path: Path, tmpdir_root: Path) -> None:

@@ -195,7 +195,7 @@ def test_cli_exit_2_on_bad_arguments_and_config(tmp_path: Path, capsys: pytest.C
     err = capsys.readouterr().err
     assert "bad.toml" in err and "session_hourz" in err
     assert _cli(str(data), "--as-of", AS_OF, "--out", out, "--config", str(cfg), "--lang", "en") == 2
-    assert "unknown threshold" in capsys.readouterr().err
+    assert "unknown option" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         _cli(str(data), "--as-of", AS_OF, "--out", out, "--fail-on", "severe")
     assert exc.value.code == 2

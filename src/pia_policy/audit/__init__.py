@@ -1,7 +1,7 @@
 """The nightly audit (SPEC §3–§6): access logs, ledger and personnel events judged by every rule.
 
-``audit(data_dir, as_of=..., out=...)`` returns an :class:`AuditResult` (findings, summary,
-exit code) and, with ``out``, writes the SPEC §5 files. The engine is DuckDB, in-process:
+``audit(data_dir, as_of=..., out=..., settings=AuditSettings(...))`` returns an :class:`AuditResult`
+(findings, summary, exit code) and, with ``out``, writes the SPEC §5 files. The engine is DuckDB, in-process:
 decisions are computed once per distinct request and joined to the events; every rule is one
 portable SQL query (see ``pia_policy.rules``).
 """
@@ -14,14 +14,15 @@ from typing import Any as _Any
 
 from ._api import AuditResult, as_of_utc, audit, exit_code_for
 from ._calendar import calendar_rows, is_business_day
-from ._config import DEFAULT_THRESHOLDS, AuditConfig, ConfigError, load_config, resolve_thresholds
 from ._engine import SCHEMA_VERSION, EngineResult, finding_id, iso_jst, run_engine
+from ._settings import DEFAULT_THRESHOLDS, AuditSettings, ConfigError, Thresholds, read_config, resolve_settings
 
 __all__ = [
     "audit",
     "AuditResult",
     "ConfigError",
-    "AuditConfig",
+    "AuditSettings",
+    "Thresholds",
     "DEFAULT_THRESHOLDS",
     "SCHEMA_VERSION",
     "EngineResult",
@@ -31,8 +32,8 @@ __all__ = [
     "finding_id",
     "is_business_day",
     "iso_jst",
-    "load_config",
-    "resolve_thresholds",
+    "read_config",
+    "resolve_settings",
     "run_engine",
 ]
 

@@ -19,32 +19,17 @@ from .. import __version__
 from .._i18n import lang, msg
 from ..models import JST_OFFSET, SEVERITIES, Finding
 from ..rules import RULE_IDS
-from ._config import (DEFAULT_DUCKDB_MEMORY_LIMIT, ConfigError, check_memory_limit, check_reply_days, load_config,
-                      resolve_thresholds)
+from ._settings import AuditSettings, ConfigError, resolve_settings
 from ._engine import SCHEMA_VERSION, iso_jst, run_engine
 from ._log import run_logger, tty_progress
 
 __all__ = ["AuditResult", "audit", "as_of_utc", "exit_code_for"]
-
-#: Environment variable that sets DuckDB's memory limit (over the config file's ``duckdb_memory_limit``).
-MEMORY_ENV = "PIA_POLICY_DUCKDB_MEMORY_LIMIT"
-
 
 def _cores() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
-
-
-def _memory_limit(opts: dict[str, Any], explicit: str | None) -> str:
-    """The DuckDB memory limit: argument, then ``PIA_POLICY_DUCKDB_MEMORY_LIMIT``, then config, then default."""
-    if explicit is not None:
-        return check_memory_limit(explicit, "duckdb_memory_limit")
-    env = os.environ.get(MEMORY_ENV)
-    if env:
-        return check_memory_limit(env, MEMORY_ENV)
-    return str(opts.get("duckdb_memory_limit") or DEFAULT_DUCKDB_MEMORY_LIMIT)
 
 
 _WORK_PREFIX = "pia-policy-duckdb-"
@@ -191,72 +176,59 @@ def _load_policy(policy: Any) -> Any:
     return policy
 
 
-def _validate(fail_on: str) -> None:
-    if fail_on not in SEVERITIES:
-        raise ConfigError(msg(f"--fail-on: {fail_on!r} は無効です（有効: {', '.join(SEVERITIES)}）",
-                              f"--fail-on: invalid value {fail_on!r} (valid: {', '.join(SEVERITIES)})"))
-
-
 def audit(
     data_dir: Path | str,
     *,
     as_of: dt.date | str,
     out: Path | str | None = None,
-    policy: Any = None,
+    settings: AuditSettings | None = None,
     config: Path | str | None = None,
-    fail_on: str | None = None,
-    encoding: str | None = None,
-    mapping: Path | str | None = None,
-    thresholds: dict[str, Any] | None = None,
-    reports: bool = True,
+    policy: Any = None,
     progress: Callable[..., Any] | None = None,
-    file_mode: int = 0o600,
     key: bytes | None = None,
     log: Callable[..., None] | None = None,
-    duckdb_memory_limit: str | None = None,
-    reply_days: int | None = None,
-    notice_sender: str | None = None,
+    **options: Any,
 ) -> AuditResult:
     """Audit ``data_dir`` as of 00:00 JST of ``as_of`` (SPEC §3–§6).
 
-    Explicit arguments override the ``config`` TOML file, which overrides the defaults.
-    With ``out``, writes findings.jsonl, summary.json, rejected.jsonl, findings.csv (and,
-    with ``reports``, report.html and notices/). Raises :class:`ConfigError` for invalid
-    options or config and ``pia_policy.inputs.InputError`` for missing required inputs.
-    ``reply_days`` (default 14) and ``notice_sender`` (発信者) go to the notices.
-    DuckDB runs on a database file in a temporary directory with a memory limit
-    (``duckdb_memory_limit``, else ``PIA_POLICY_DUCKDB_MEMORY_LIMIT``, else the config's
-    ``[audit] duckdb_memory_limit``, else 512MB) and spills beyond it; the directory is removed.
+    The options are an :class:`AuditSettings` (``settings``) and/or its fields as keyword arguments
+    (``fail_on="medium"``, ``session_hours=9`` or ``thresholds={...}``, ``file_mode=0o640`` …);
+    keyword arguments override ``settings``, which overrides the ``config`` TOML file, which
+    overrides the defaults (``PIA_POLICY_DUCKDB_MEMORY_LIMIT`` sits between the file and the
+    arguments). ``policy`` is a directory or a loaded ``Policy``. With ``out``, writes
+    findings.jsonl, summary.json, rejected.jsonl, findings.csv (and, with ``reports``, report.html
+    and notices/). Raises :class:`ConfigError` for an invalid option (one line naming it and its
+    valid range) and ``pia_policy.inputs.InputError`` for missing required inputs. DuckDB runs on
+    a database file in a temporary directory with a memory limit and spills beyond it; the
+    directory is removed.
     """
     from ..inputs import ingest
 
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
     say = log or run_logger()
-    cfg = load_config(config)
-    opts = cfg["audit"]
-    fail_on = fail_on or opts.get("fail_on", "high")
-    encoding = encoding or opts.get("encoding")
-    mapping = mapping or opts.get("mapping")
-    _validate(fail_on)  # the encoding is checked by ingest (InputError)
-    memory_limit = _memory_limit(opts, duckdb_memory_limit)
-    reply_days = check_reply_days(reply_days if reply_days is not None else opts.get("reply_days", 14), "--reply-days")
-    notice_sender = notice_sender or opts.get("notice_sender")
-    params = resolve_thresholds(cfg, thresholds)
+    policy_obj = None
+    if policy is not None and not isinstance(policy, (str, os.PathLike)):
+        policy_obj = policy
+    elif policy is not None:
+        options["policy"] = policy
+    opts = resolve_settings(settings, config=config, overrides=options)
+    params = opts.thresholds.params()
+    fail_on = opts.fail_on
     as_of_date, audit_utc = as_of_utc(as_of)
-    policy_arg = policy if policy is not None else opts.get("policy")
-    pol = _load_policy(policy_arg)
+    pol = policy_obj if policy_obj is not None else _load_policy(opts.policy)
     data_dir = Path(data_dir)
     say("run_start", as_of=as_of_date.isoformat(), fail_on=fail_on, thresholds=params)
 
     display = tty_progress() if progress is None else None
     feed = progress if progress is not None else display
-    con, work, engine = _open_engine(memory_limit)
+    con, work, engine = _open_engine(opts.memory_limit())
     try:
         if display is not None:
             display.stage(msg("入力を読み込み中", "reading inputs"))
         t_in = time.perf_counter()
-        ingested = ingest(con, data_dir, as_of_utc=audit_utc, encoding=encoding, mapping=mapping, progress=feed)
+        ingested = ingest(con, data_dir, as_of_utc=audit_utc, encoding=opts.encoding, mapping=opts.mapping,
+                          progress=feed)
         con.execute("SET preserve_insertion_order = false")  # the engine orders what it returns
         counts = dict(_plain(ingested.counts))
         say("ingest_done", seconds=round(time.perf_counter() - t_in, 3),
@@ -278,7 +250,7 @@ def audit(
             by_severity[f.severity] += 1
         code = exit_code_for(findings, fail_on)
         finished = dt.datetime.now(dt.timezone.utc)
-        policy_path = getattr(pol, "directory", None) or getattr(pol, "path", None) or policy_arg
+        policy_path = getattr(pol, "directory", None) or getattr(pol, "path", None) or opts.policy
         summary: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "pia-policy", "version": __version__},
@@ -311,8 +283,8 @@ def audit(
         if out is not None:
             if display is not None:
                 display.stage(msg("結果を書き出し中", "writing outputs"))
-            out_path = _write(con, Path(out), findings, summary, reports=reports, file_mode=file_mode, key=key,
-                              reply_days=reply_days, sender=notice_sender)
+            out_path = _write(con, Path(out), findings, summary, reports=opts.reports, file_mode=opts.file_mode,
+                              key=key, reply_days=opts.reply_days, sender=opts.notice_sender)
             written = out_path / "summary.json"
             if written.is_file():  # the summary as written: with outputs (and signature)
                 summary = json.loads(written.read_text(encoding="utf-8"))
