@@ -83,8 +83,9 @@ def _run(fn: Any, args: argparse.Namespace) -> int:
 
 def _check_transfer(args: argparse.Namespace) -> int:
     policy = _load_policy(args)
-    department = _choose(msg("部署", "department"), args.department, sorted(policy.business_departments))
+    department = _choose(msg("部署", "department"), args.department, sorted(policy.departments))
     purpose = _choose(msg("用途", "purpose"), args.purpose, sorted(policy.purposes))
+    _choose(msg("移転方法", "method"), args.method, policy.vocabulary.transfer_methods)
     at = _at(policy, args.at)
     decision = policy.check_transfer(department, purpose, method=args.method, at=at)
     return _emit(decision, {"check": "transfer", "department": department, "purpose": purpose,
@@ -93,7 +94,7 @@ def _check_transfer(args: argparse.Namespace) -> int:
 
 def _check_access(args: argparse.Namespace) -> int:
     policy = _load_policy(args)
-    department = _choose(msg("部署", "department"), args.department, sorted(policy.business_departments))
+    department = _choose(msg("部署", "department"), args.department, sorted(policy.departments))
     action = _choose(msg("操作", "action"), args.action, ACTIONS)
     resource = _choose(msg("項目", "resource"), args.resource, RESOURCES) if args.resource else None
     if resource is None and action not in ("login", "logout"):
@@ -111,7 +112,9 @@ def _check_access(args: argparse.Namespace) -> int:
     recipient = None
     if args.recipient_department:
         recipient = _choose(msg("移転先", "recipient department"), args.recipient_department,
-                            sorted(policy.business_departments))
+                            sorted(policy.departments))
+    if args.method:
+        _choose(msg("移転方法", "method"), args.method, policy.vocabulary.transfer_methods)
     at = _at(policy, args.at)
     account = Account(account_id="cli", system=system, department=department, employment=employment,
                       roles=frozenset(roles), permission=permission)

@@ -100,10 +100,14 @@ def test_every_department_purpose_pair_at_each_boundary(policy: Policy) -> None:
                 AccessRequest(version=version, system="fukushi", department=dept, action="view",
                               resource="iryo_hoken", affair=purpose),
             ):
-                assert policy.decide(r) == policy.decide_with_casbin(r), r
+                assert policy.decide(r, validate=False) == policy.decide_with_casbin(r), r
                 n += 1
             expected = (dept, purpose) in pt.BESSI1_PAIRS and version != "2020"
-            assert policy.check_transfer(dept, purpose, at=day).allowed is expected, (day, dept, purpose)
+            if dept in policy.departments:
+                assert policy.check_transfer(dept, purpose, at=day).allowed is expected, (day, dept, purpose)
+            else:
+                with pytest.raises(ValueError, match="保護課"):
+                    policy.check_transfer(dept, purpose, at=day)
     assert n > 1000
 
 
@@ -111,7 +115,7 @@ def test_every_department_purpose_pair_at_each_boundary(policy: Policy) -> None:
 @given(pt.access_requests())
 def test_shipped_policy_sample_equals_enforce(r: AccessRequest) -> None:
     policy = _shipped()
-    assert policy.decide(r) == policy.decide_with_casbin(r)
+    assert policy.decide(r, validate=False) == policy.decide_with_casbin(r)
     pt.assert_invariants(policy, r)
 
 
@@ -120,7 +124,7 @@ def test_shipped_policy_sample_equals_enforce(r: AccessRequest) -> None:
 @given(pt.access_requests())
 def test_shipped_policy_large_sample_equals_enforce(r: AccessRequest) -> None:
     policy = _shipped()
-    assert policy.decide(r) == policy.decide_with_casbin(r)
+    assert policy.decide(r, validate=False) == policy.decide_with_casbin(r)
 
 
 def test_shipped_policy_holder_grid_equals_enforce(policy: Policy) -> None:
@@ -130,7 +134,7 @@ def test_shipped_policy_holder_grid_equals_enforce(policy: Policy) -> None:
     ):
         r = AccessRequest(version=v, system="hyojun", department="緑区市民総合窓口課", roles=roles,
                           permission="update", action=act, resource=res, affair=aff)
-        assert policy.decide(r) == policy.decide_with_casbin(r), r
+        assert policy.decide(r, validate=False) == policy.decide_with_casbin(r), r
 
 
 _POLICY: list[Policy] = []

@@ -241,7 +241,7 @@ def _build_ev(con: duckdb.DuckDBPyConnection, policy: Any, run: _Exec | None = N
             recipient_department=recipient,
             method=method,
         )
-        decision = policy.decide(req)
+        decision = policy.decide(req, validate=False)  # log and ledger values are data to judge
         out_allowed.append(bool(decision.allowed))
         out_rule.append(None if decision.allowed else (decision.rule or "ACCESS_DENIED_BY_POLICY"))
     types = {c: (pa.int32() if c.startswith("off_") else pa.string()) for c in _KEY_COLUMNS}

@@ -8,6 +8,7 @@ True
 
 from __future__ import annotations
 
+from ._domain import OTHER_AFFAIR, OTHER_DEPARTMENT, OTHER_METHOD, RequestDomain, request_domain
 from ._engine import CompiledPolicy, Vocabulary, request_tokens
 from ._lint import LintProblem, lint
 from ._policy import JST, Policy, jst_date, to_utc_naive
@@ -15,6 +16,11 @@ from ._source import ALLOWED_MATCHER_FUNCTIONS, PolicyError, PolicyLine, PolicyV
 
 __all__ = [
     "Policy",
+    "RequestDomain",
+    "request_domain",
+    "OTHER_DEPARTMENT",
+    "OTHER_AFFAIR",
+    "OTHER_METHOD",
     "PolicyVersion",
     "PolicyLine",
     "PolicyError",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Iterable
 
 from casbin.model import Model
@@ -18,6 +19,8 @@ __all__ = ["rule_class", "adapter", "load_lines", "save_lines"]
 _FIELDS = 12
 _CLASSES: dict[str, type] = {}
 _ENGINES: dict[str, Engine] = {}
+#: Guards the two lazy caches above (concurrent first calls must build one class and one engine).
+_LOCK = threading.RLock()
 
 
 class _Base(DeclarativeBase):
@@ -26,8 +29,11 @@ class _Base(DeclarativeBase):
 
 def rule_class(table_name: str) -> type:
     """A CasbinRule-compatible ORM class with columns v0..v11."""
-    if table_name in _CLASSES:
-        return _CLASSES[table_name]
+    with _LOCK:
+        return _CLASSES.get(table_name) or _new_rule_class(table_name)
+
+
+def _new_rule_class(table_name: str) -> type:
     attrs: dict[str, Any] = {
         "__tablename__": table_name,
         "__table_args__": {"extend_existing": True},
@@ -51,9 +57,10 @@ def _engine(url: Any) -> Engine:
     if isinstance(url, Engine):
         return url
     key = str(url)
-    if key not in _ENGINES:
-        _ENGINES[key] = create_engine(key)
-    return _ENGINES[key]
+    with _LOCK:
+        if key not in _ENGINES:
+            _ENGINES[key] = create_engine(key)
+        return _ENGINES[key]
 
 
 def adapter(url: Any, table_name: str = "pia_policy_rule") -> Adapter:

@@ -215,6 +215,8 @@ class Vocabulary:
     export_roles: frozenset[str] = frozenset({"system_owner", "export_delegate"})
     transfer_resource: str = "kihon_joho"
     transfer_method: str = "fukushi_system"
+    #: Every method a transfer request may name (the API refuses others); fukushi_system is the permitted one.
+    transfer_methods: tuple[str, ...] = ("fukushi_system", "usb", "email", "paper", "other")
 
     @property
     def canonical_holder(self) -> str:

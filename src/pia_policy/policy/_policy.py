@@ -13,8 +13,9 @@ import casbin
 
 from .. import rules
 from .._i18n import msg
-from ..models import JST, AccessRequest, Account, Decision, Officer
+from ..models import ACTIONS, JST, RESOURCES, SYSTEMS, AccessRequest, Account, Decision, Officer
 from ._decide import decide as _decide
+from ._domain import PERMISSIONS, known_departments
 from ._engine import (
     CasbinEvaluator,
     CompiledPolicy,
@@ -95,6 +96,10 @@ class _State:
     reference: CasbinEvaluator
     citations: dict[str, dict[str, Any]]
     business: frozenset[str]
+    departments: frozenset[str] = frozenset()
+    affairs: frozenset[str] = frozenset()
+    purposes: frozenset[str] = frozenset()
+    version_ids: frozenset[str] = frozenset()
     cache: dict[tuple[Any, ...], Decision] = field(default_factory=dict)
     starts: list[dt.datetime] = field(default_factory=list)
     ends: list[dt.datetime | None] = field(default_factory=list)
@@ -103,6 +108,12 @@ class _State:
         self.starts = [dt.datetime.combine(v.in_force_from, dt.time()) for v in self.source.versions]
         self.ends = [dt.datetime.combine(v.in_force_to, dt.time()) if v.in_force_to else None
                      for v in self.source.versions]
+        g4_groups = {pl.values[1] for pl in self.lines if pl.ptype == "g4"}
+        self.affairs = frozenset(pl.values[0] for pl in self.lines
+                                 if pl.ptype == "g4" and pl.values[0] not in g4_groups)
+        self.purposes = frozenset(self.source.metadata.get("purposes", {}))
+        self.departments = known_departments(self.lines, self.vocab.holders, self.source.metadata) | self.business
+        self.version_ids = frozenset(v.id for v in self.source.versions)
 
     def citation(self, line_id: str) -> str:
         return str(self.citations.get(line_id, {}).get("citation", ""))
@@ -120,6 +131,7 @@ def _vocabulary(meta: dict[str, Any], holders: frozenset[str]) -> Vocabulary:
         export_roles=frozenset(t.get("export_roles", base.export_roles)),
         transfer_resource=t.get("transfer_resource", base.transfer_resource),
         transfer_method=t.get("transfer_method", base.transfer_method),
+        transfer_methods=tuple(t.get("transfer_methods", base.transfer_methods)),
     )
 
 
@@ -158,6 +170,34 @@ def _business_departments(lines: Sequence[PolicyLine], holders: frozenset[str]) 
             recipients.add(d)
     recipients |= {t for t in targets if t not in group_names}
     return frozenset(holders | recipients)
+
+
+def _check(what_ja: str, what_en: str, value: Any, valid: Iterable[str], *, optional: bool = True) -> None:
+    """ValueError naming the valid values unless ``value`` is one of them (or None when optional)."""
+    if value is None and optional:
+        return
+    if isinstance(value, str) and value in valid:
+        return
+    listed = ", ".join(sorted(valid))
+    raise ValueError(msg(f"不明な{what_ja}: {value!r}（有効な値: {listed}）",
+                         f"unknown {what_en}: {value!r} (valid: {listed})"))
+
+
+def _check_request(st: _State, *, department: str | None = None, action: str | None = None,
+                   resource: str | None = None, affair: str | None = None, recipient: str | None = None,
+                   method: str | None = None) -> None:
+    """SPEC §9: the API refuses an unknown department, action, resource, affair, purpose or method."""
+    if department is not None:
+        _check("部署", "department", department, st.departments)
+    if action is not None:
+        _check("操作", "action", action, ACTIONS)
+        if resource is None and action not in ("login", "logout"):
+            raise ValueError(msg(f"{action} には項目 (resource) が必要（有効な値: {', '.join(RESOURCES)}）",
+                                 f"{action} needs a resource (valid: {', '.join(RESOURCES)})"))
+    _check("項目", "resource", resource, RESOURCES)
+    _check("事務・用途", "affair", affair, st.affairs | st.purposes)
+    _check("移転先", "recipient department", recipient, st.departments)
+    _check("移転方法", "method", method or None, st.vocab.transfer_methods)  # "" = no method
 
 
 class Policy:
@@ -255,8 +295,13 @@ class Policy:
 
     @property
     def affairs(self) -> tuple[str, ...]:
-        """Affair codes of the holder (every g4 member across versions)."""
-        return tuple(sorted({pl.values[0] for pl in self._state.lines if pl.ptype == "g4"}))
+        """Affair codes of the holder (every g4 member that is not itself a group, across versions)."""
+        return tuple(sorted(self._state.affairs))
+
+    @property
+    def departments(self) -> frozenset[str]:
+        """Every concrete department the API accepts: holders, recipients, metadata [departments].known."""
+        return self._state.departments
 
     @property
     def vocabulary(self) -> Vocabulary:
@@ -289,9 +334,21 @@ class Policy:
         ]
 
     # ---- decisions -----------------------------------------------------------------------------
-    def decide(self, req: AccessRequest) -> Decision:
-        """The decision for one request from the compiled policy (cached per distinct request)."""
+    def decide(self, req: AccessRequest, *, validate: bool = True) -> Decision:
+        """The decision for one request from the compiled policy (cached per distinct request).
+
+        ``ValueError`` names the valid values for an unknown version, system, department, action,
+        resource, affair, recipient or method. The audit passes ``validate=False``: its requests
+        come from logs and ledgers, where an unknown value is data to judge, not a caller's error.
+        """
         st = self._state
+        if validate:
+            _check("版", "version", req.version, st.version_ids, optional=False)
+            _check("システム", "system", req.system, SYSTEMS, optional=False)
+            _check("雇用区分", "employment", req.employment, ("regular", "non_regular", "contractor"), optional=False)
+            _check("権限", "permission", req.permission, PERMISSIONS, optional=False)
+            _check_request(st, department=req.department, action=req.action, resource=req.resource,
+                           affair=req.affair, recipient=req.recipient_department, method=req.method)
         key = (req.version, req.department, req.employment, req.roles, req.permission, req.action,
                req.resource, req.affair, req.recipient_department, req.method)
         hit = st.cache.get(key)
@@ -312,6 +369,9 @@ class Policy:
                        at: Moment | None = None) -> Decision:
         """May the holder transfer (移転) to ``department`` for ``purpose`` by ``method`` at ``at``?"""
         st = self._state
+        _check("移転先", "recipient department", department, st.departments, optional=False)
+        _check("用途", "purpose", purpose, st.purposes, optional=False)
+        _check("移転方法", "method", method or None, st.vocab.transfer_methods)
         when = at if at is not None else dt.datetime.now(JST)
         req = AccessRequest(
             version=self.version_at(when).id, system="fukushi", department=st.vocab.canonical_holder,
@@ -319,7 +379,7 @@ class Policy:
             action="transfer", resource=st.vocab.transfer_resource, affair=purpose,
             recipient_department=department, method=method,
         )
-        return self.decide(req)
+        return self.decide(req, validate=False)
 
     def officer_roles(self, account: Account, officers: Iterable[Officer], at: Moment) -> frozenset[str]:
         """Officer roles the account's holder has in office for the account's system at ``at``."""
@@ -336,8 +396,14 @@ class Policy:
                      at: Moment | None = None, *, recipient_department: str | None = None,
                      method: str | None = None, officer_roles: Iterable[str] = (),
                      officers: Iterable[Officer] | None = None) -> Decision:
-        """May this account do ``action`` on ``resource`` in ``affair`` at ``at``?"""
+        """May this account do ``action`` on ``resource`` in ``affair`` at ``at``?
+
+        ``ValueError`` names the valid values for an unknown department, action, resource, affair,
+        recipient or method (a group name such as 各区健康課 is not a department).
+        """
         st = self._state
+        _check_request(st, department=account.department, action=action, resource=resource, affair=affair,
+                       recipient=recipient_department, method=method)
         t = at if type(at) is dt.datetime and at.tzinfo is None else _jst_naive(at if at is not None else dt.datetime.now(JST))
         i = bisect.bisect_right(st.starts, t) - 1
         end = st.ends[i] if i >= 0 else None
@@ -363,7 +429,7 @@ class Policy:
             action=action, resource=resource, affair=affair,
             recipient_department=recipient_department, method=method,
         )
-        return self.decide(req)
+        return self.decide(req, validate=False)
 
     @staticmethod
     def _revoked(account: Account, t: dt.datetime, version: str) -> Decision | None:

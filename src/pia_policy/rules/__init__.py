@@ -6,6 +6,7 @@ The module of rule ``FOO_BAR`` is ``pia_policy.rules.foo_bar``.
 from __future__ import annotations
 
 import importlib
+import threading
 
 from ._base import Rule, RuleContext, Scope
 
@@ -37,18 +38,27 @@ RULE_IDS: tuple[str, ...] = (
 #: "One event, one event-level finding": an event breaking several is charged to the first.
 PRECEDENCE: tuple[str, ...] = RULE_IDS[:11]
 
-_REGISTRY: dict[str, Rule] = {}
+_REGISTRY: dict[str, Rule] | None = None
+_REGISTRY_LOCK = threading.Lock()
 
 
 def _load() -> dict[str, Rule]:
-    if not _REGISTRY:
-        for rid in RULE_IDS:
-            module = importlib.import_module(f"{__name__}.{rid.lower()}")
-            rule: Rule = module.RULE
-            if rule.id != rid:
-                raise RuntimeError(f"rules.{rid.lower()} defines {rule.id}, expected {rid}")
-            _REGISTRY[rid] = rule
-    return _REGISTRY
+    """The registry, built once under a lock and published whole (concurrent first calls see all or wait)."""
+    global _REGISTRY
+    registry = _REGISTRY
+    if registry is not None:
+        return registry
+    with _REGISTRY_LOCK:
+        if _REGISTRY is None:
+            built: dict[str, Rule] = {}
+            for rid in RULE_IDS:
+                module = importlib.import_module(f"{__name__}.{rid.lower()}")
+                rule: Rule = module.RULE
+                if rule.id != rid:
+                    raise RuntimeError(f"rules.{rid.lower()} defines {rule.id}, expected {rid}")
+                built[rid] = rule
+            _REGISTRY = built
+        return _REGISTRY
 
 
 def get(rule_id: str) -> Rule:
