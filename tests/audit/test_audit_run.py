@@ -143,9 +143,10 @@ def test_decisions_once_per_distinct_request(tmp_path: Path, policy) -> None:
         def __getattr__(self, name: str) -> object:
             return getattr(policy, name)
 
-        def decide(self, req):  # noqa: ANN001
+        def decide(self, req, *, validate=True):  # noqa: ANN001
             calls.append(req)
-            return policy.decide(req)
+            assert validate is False  # ledger and log values are data, never a caller's error
+            return policy.decide(req, validate=validate)
 
     _, log = _quiet()
     result = audit(data, as_of=AS_OF, policy=Counting(), log=log)
