@@ -24,6 +24,7 @@ from ._engine import (
     build_enforcer,
     is_canonical_matcher,
 )
+from ._query import named_departments, require_known, transfer_purposes, transfer_recipients
 from ._source import (
     PolicyLine,
     PolicySource,
@@ -380,6 +381,21 @@ class Policy:
             recipient_department=department, method=method,
         )
         return self.decide(req, validate=False)
+
+    def recipients(self, purpose: str, at: Moment | None = None) -> list[str]:
+        """Departments a transfer for ``purpose`` may go to at ``at``: each ``d`` whose ``check_transfer`` allows."""
+        st = self._state
+        require_known("用途", "purpose", purpose, st.source.metadata.get("purposes", {}))
+        version = self._version_at(st, _jst_naive(at if at is not None else dt.datetime.now(JST))).id
+        departments = named_departments(st.source.metadata, st.business)
+        return transfer_recipients(st.compiled, st.vocab, version, purpose, departments)
+
+    def allowed_purposes(self, department: str, at: Moment | None = None) -> list[str]:
+        """Purposes a transfer to ``department`` may have at ``at``: each ``p`` whose ``check_transfer`` allows."""
+        st = self._state
+        require_known("部署", "department", department, named_departments(st.source.metadata, st.business))
+        version = self._version_at(st, _jst_naive(at if at is not None else dt.datetime.now(JST))).id
+        return transfer_purposes(st.compiled, st.vocab, version, department, st.source.metadata.get("purposes", {}))
 
     def officer_roles(self, account: Account, officers: Iterable[Officer], at: Moment) -> frozenset[str]:
         """Officer roles the account's holder has in office for the account's system at ``at``."""
