@@ -101,7 +101,7 @@ def _serve(args: argparse.Namespace) -> int:
     sock = _bind(args.host, args.port)
     log = DecisionLog(args.decision_log) if args.decision_log else None
     service = Service(policy, decision_log=log, tokens=tokens)
-    service.watcher = PolicyWatcher(policy, fingerprint, args.reload_interval, on_reload=service.refresh)
+    service.watcher = PolicyWatcher(policy, fingerprint, args.reload_interval)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(msg(f"pia-policy serve: http://{shown}:{port} で待ち受け中（方針 {policy.origin}、"

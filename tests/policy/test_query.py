@@ -20,8 +20,7 @@ _STARTS = ("2020-01-01", "2021-01-01", "2022-01-01")
 
 
 def _domain(policy: Policy) -> list[str]:
-    known = {d for n in policy.metadata.get("departments", {}).get("known", []) for d in expand_department(n)}
-    return sorted(policy.business_departments | known)
+    return sorted(policy.departments)
 
 
 def _policy_dir(rp: pt.RandomPolicy, root: Path) -> Path:

@@ -72,7 +72,7 @@ def test_file_changes_are_reloaded_and_a_broken_file_keeps_the_old_policy(tmp_pa
     shutil.copytree(default_policy_dir(), directory)
     policy = Policy.load(directory)
     service = Service(policy)
-    service.watcher = PolicyWatcher(policy, file_fingerprint(directory), 0.05, on_reload=service.refresh)
+    service.watcher = PolicyWatcher(policy, file_fingerprint(directory), 0.05)
     with running(service) as srv:
         before = srv.get("/healthz").json
         assert srv.post("/v1/check-transfer", TRANSFER).json["allowed"] is True

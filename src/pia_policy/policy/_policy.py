@@ -24,7 +24,7 @@ from ._engine import (
     build_enforcer,
     is_canonical_matcher,
 )
-from ._query import named_departments, require_known, transfer_purposes, transfer_recipients
+from ._query import transfer_purposes, transfer_recipients
 from ._source import (
     PolicyLine,
     PolicySource,
@@ -385,17 +385,16 @@ class Policy:
     def recipients(self, purpose: str, at: Moment | None = None) -> list[str]:
         """Departments a transfer for ``purpose`` may go to at ``at``: each ``d`` whose ``check_transfer`` allows."""
         st = self._state
-        require_known("用途", "purpose", purpose, st.source.metadata.get("purposes", {}))
+        _check("用途", "purpose", purpose, st.purposes, optional=False)
         version = self._version_at(st, _jst_naive(at if at is not None else dt.datetime.now(JST))).id
-        departments = named_departments(st.source.metadata, st.business)
-        return transfer_recipients(st.compiled, st.vocab, version, purpose, departments)
+        return transfer_recipients(st.compiled, st.vocab, version, purpose, st.departments)
 
     def allowed_purposes(self, department: str, at: Moment | None = None) -> list[str]:
         """Purposes a transfer to ``department`` may have at ``at``: each ``p`` whose ``check_transfer`` allows."""
         st = self._state
-        require_known("部署", "department", department, named_departments(st.source.metadata, st.business))
+        _check("移転先", "recipient department", department, st.departments, optional=False)
         version = self._version_at(st, _jst_naive(at if at is not None else dt.datetime.now(JST))).id
-        return transfer_purposes(st.compiled, st.vocab, version, department, st.source.metadata.get("purposes", {}))
+        return transfer_purposes(st.compiled, st.vocab, version, department, st.purposes)
 
     def officer_roles(self, account: Account, officers: Iterable[Officer], at: Moment) -> frozenset[str]:
         """Officer roles the account's holder has in office for the account's system at ``at``."""

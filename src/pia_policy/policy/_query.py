@@ -9,14 +9,12 @@ not the canonical one is answered by asking the evaluator once per name instead.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Iterable
 
-from .._i18n import msg
-from ..departments import expand_department
 from ._decide import pair_line
 from ._engine import _EMPTY, CompiledPolicy, Evaluator, Vocabulary, _Graph
 
-__all__ = ["transfer_recipients", "transfer_purposes", "require_known", "named_departments"]
+__all__ = ["transfer_recipients", "transfer_purposes"]
 
 _RCPT, _AFF = 5, 3  # positions in a CompiledPolicy candidate (sub, dom, obj, aff, perm, rcpt, meth, lid)
 
@@ -66,17 +64,3 @@ def transfer_purposes(ev: Evaluator, vocab: Vocabulary, version: str, department
         return _reaching(graph, purposes, _residual(ev, vocab, version, _AFF, department, None))
     return sorted(p for p in purposes if pair_line(ev, vocab, version, department, p) is not None)
 
-
-def require_known(what_ja: str, what_en: str, value: object, valid: Iterable[str]) -> None:
-    """Raise ``ValueError`` naming the valid values when ``value`` is not one of them."""
-    options = sorted(valid)
-    if value not in options:
-        listed = ", ".join(options)
-        raise ValueError(msg(f"不明な{what_ja}: {value!r}（有効な値: {listed}）",
-                             f"unknown {what_en}: {value!r} (valid: {listed})"))
-
-
-def named_departments(metadata: dict[str, Any], business: Iterable[str]) -> frozenset[str]:
-    """The concrete departments the policy names: business departments and metadata ``[departments].known``."""
-    known = {d for name in metadata.get("departments", {}).get("known", []) for d in expand_department(name)}
-    return frozenset(business) | known

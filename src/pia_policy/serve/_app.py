@@ -17,7 +17,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from .._i18n import msg
 from ..models import JST, Decision
 from ..policy import Policy, to_utc_naive
-from ..policy._query import named_departments, require_known
 from ._decision_log import DecisionLog, DecisionLogError
 from ._metrics import Metrics
 from ._models import (
@@ -45,21 +44,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @dataclass
-class _Valid:
-    """The values the loaded policy knows (refreshed on every reload)."""
-
-    departments: frozenset[str]
-    affairs: frozenset[str]
-    purposes: frozenset[str]
-
-    @classmethod
-    def of(cls, policy: Policy) -> _Valid:
-        purposes = frozenset(policy.purposes)
-        return cls(named_departments(policy.metadata, policy.business_departments),
-                   frozenset(policy.affairs) | purposes, purposes)
-
-
-@dataclass
 class Service:
     """What the app serves: the policy (and its watcher), the decision log, the tokens, the metrics."""
 
@@ -68,15 +52,10 @@ class Service:
     decision_log: DecisionLog | None = None
     tokens: tuple[bytes, ...] = ()
     metrics: Metrics = field(default_factory=Metrics)
-    valid: _Valid | None = None
 
     def __post_init__(self) -> None:
-        self.refresh()
         if self.watcher is None:
             self.watcher = PolicyWatcher(self.policy, None, 0)
-
-    def refresh(self) -> None:
-        self.valid = _Valid.of(self.policy)
 
     def authorized(self, header: bytes | None) -> bool:
         """Constant-time comparison against every token (no early exit on the first match)."""
@@ -98,15 +77,9 @@ def _ts(at: Any) -> str:
 
 
 def _decide(service: Service, body: CheckAccess | CheckTransfer, now: dt.datetime) -> tuple[Decision, dict[str, Any]]:
-    policy, valid = service.policy, service.valid
-    assert valid is not None
+    policy = service.policy
     at: Any = body.at if body.at is not None else now
     if isinstance(body, CheckAccess):
-        require_known("部署", "department", body.account.department, valid.departments)
-        if body.affair is not None:
-            require_known("事務・用途", "affair", body.affair, valid.affairs)
-        if body.recipient_department is not None:
-            require_known("移転先", "recipient_department", body.recipient_department, valid.departments)
         decision = policy.check_access(body.account, body.action, body.resource, body.affair, at=at,
                                        recipient_department=body.recipient_department, method=body.method,
                                        officer_roles=body.officer_roles, officers=body.officers)
@@ -117,8 +90,6 @@ def _decide(service: Service, body: CheckAccess | CheckTransfer, now: dt.datetim
             "recipient_department": body.recipient_department, "method": body.method, "record_ref": body.record_ref,
         }
     else:
-        require_known("移転先", "department", body.department, valid.departments)
-        require_known("用途", "purpose", body.purpose, valid.purposes)
         decision = policy.check_transfer(body.department, body.purpose, method=body.method, at=at)
         event = {
             "ts": _ts(at), "system": "fukushi", "event_id": body.event_id or str(uuid.uuid4()),

@@ -68,12 +68,10 @@ def policy_digest(policy: Policy) -> str:
 class PolicyWatcher:
     """Reloads ``policy`` when ``fingerprint()`` changes (checked every ``interval`` seconds; 0: never)."""
 
-    def __init__(self, policy: Policy, fingerprint: Callable[[], Hashable] | None, interval: float = 2.0,
-                 on_reload: Callable[[], None] | None = None) -> None:
+    def __init__(self, policy: Policy, fingerprint: Callable[[], Hashable] | None, interval: float = 2.0) -> None:
         self.policy = policy
         self._fingerprint = fingerprint
         self.interval = interval
-        self._on_reload = on_reload
         self._seen: Hashable = self._safe_fingerprint()
         self._settling: Hashable = None
         self.loaded_at = dt.datetime.now(JST)
@@ -125,8 +123,6 @@ class PolicyWatcher:
         self.loaded_at = dt.datetime.now(JST)
         self._loaded_mono = time.monotonic()
         self.digest = policy_digest(self.policy)
-        if self._on_reload is not None:
-            self._on_reload()
         return True
 
     def start(self) -> None:
