@@ -7,12 +7,19 @@ __all__ = [
     "DEFAULT_HOLDER_DEPARTMENTS",
     "expand_department",
     "is_ward_group",
+    "is_group_name",
+    "GROUP_PREFIX",
+    "WARD_GROUP_PREFIX",
 ]
 
 #: The six wards of Chiba City (千葉市), in the city's official order.
 WARDS: tuple[str, ...] = ("中央区", "花見川区", "稲毛区", "若葉区", "緑区", "美浜区")
 
-_WARD_PREFIX = "各区"
+#: Prefix of a 「各区X課」 group name.
+WARD_GROUP_PREFIX = "各区"
+_WARD_PREFIX = WARD_GROUP_PREFIX
+#: Prefix of the policy's own group names (grp:holder, grp:bessi1-1, ...).
+GROUP_PREFIX = "grp:"
 
 #: Holder departments (SPEC §2.1): the source names none; this default is configurable.
 DEFAULT_HOLDER_DEPARTMENTS: tuple[str, ...] = ("健康保険課",) + tuple(
@@ -31,3 +38,9 @@ def expand_department(name: str) -> tuple[str, ...]:
         suffix = name[len(_WARD_PREFIX):]
         return tuple(f"{w}{suffix}" for w in WARDS)
     return (name,)
+
+
+def is_group_name(name: str) -> bool:
+    """True for a name that stands for several departments (「各区X課」, ``grp:…``): never a
+    department of an account, a personnel event, a terminal or a transfer (SPEC §4 readings)."""
+    return is_ward_group(name) or name.startswith(GROUP_PREFIX)

@@ -317,7 +317,7 @@ def invariant_no_my_number_without_permission(policy: Policy, req: AccessRequest
 
 def invariant_no_transfer_outside_bessi1(policy: Policy, req: AccessRequest,
                                          pairs: frozenset[tuple[str, str]] = BESSI1_PAIRS) -> bool:
-    """An allowed transfer has a 別紙1 pair, method fukushi_system, and cites 別紙1."""
+    """An allowed transfer has a 別紙1 pair, happens inside 福祉システム by method fukushi_system, and cites 別紙1."""
     pair = _is_transfer(policy, req)
     if pair is None:
         return True
@@ -325,6 +325,8 @@ def invariant_no_transfer_outside_bessi1(policy: Policy, req: AccessRequest,
     if not d.allowed:
         return True
     if (pair[0], pair[1] or "") not in pairs:
+        return False
+    if req.system != policy.vocabulary.transfer_system:
         return False
     if req.action == "transfer" and req.method != policy.vocabulary.transfer_method:
         return False

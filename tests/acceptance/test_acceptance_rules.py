@@ -269,19 +269,20 @@ def test_same_problem_keeps_its_finding_id_night_after_night(
 
 
 def test_event_when_no_policy_version_is_in_force_is_denied(tmp_path: Path) -> None:
-    # The first version (2020) is in force from 2020-01-01 00:00 JST: before it no policy line allows anything.
+    # The start of the first version (2020) is not in the source; it is judged from its first known day,
+    # 2020-11-17 00:00 JST (metadata.toml first_known_day): before it no policy line allows anything.
     data = tmp_path / "data"
-    before, first = "2019-12-31T23:59:59+09:00", "2020-01-01T00:00:00+09:00"
+    before, first = "2020-11-16T23:59:59+09:00", "2020-11-17T00:00:00+09:00"
     write_events(data / "events", "a.jsonl", [
         ev(before, "EARLY", resource="kojin_bango"),                      # violation: denied by default
         ev(before, "EARLY", "login", session_id="s"),                     # near miss: login needs no policy
         ev(before, "EARLY", "logout", session_id="s"),
         ev(first, "ONTIME"),                                              # boundary: judged by 2020, allowed
     ])
-    write_ledgers(data, [account("EARLY", issued_at="2019-01-01", last_login_at="2019-12-31"),
-                         account("ONTIME", issued_at="2019-01-01", last_login_at="2020-01-01")])
+    write_ledgers(data, [account("EARLY", issued_at="2020-01-01", last_login_at="2020-11-16"),
+                         account("ONTIME", issued_at="2020-01-01", last_login_at="2020-11-17")])
     out = tmp_path / "out"
-    assert main(["audit", str(data), "--as-of", "2020-01-05", "--out", str(out), "--no-reports"]) == 1
+    assert main(["audit", str(data), "--as-of", "2020-11-20", "--out", str(out), "--no-reports"]) == 1
     findings = read_jsonl(out / "findings.jsonl")
     got = {(f["rule"], f["account_id"]): f for f in findings if not f["rule"].startswith("LOG_")}
     assert set(got) == {("ACCESS_DENIED_BY_POLICY", "EARLY")}

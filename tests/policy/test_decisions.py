@@ -86,7 +86,7 @@ def test_my_number_kouki_15_and_16_swap_on_2025_11_26(policy: Policy) -> None:
 
 def test_my_number_affairs_unchanged_otherwise(policy: Policy) -> None:
     for affair in ("kouki-01", "kouki-04", "kouki-14"):
-        assert _mn(policy, affair, "2020-06-01") and _mn(policy, affair, "2025-12-01")
+        assert _mn(policy, affair, "2021-06-01") and _mn(policy, affair, "2025-12-01")
     for affair in ("kouki-02", "kouki-03", "kouki-12"):
         assert not _mn(policy, affair, "2025-06-01")
 

@@ -12,6 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from .._i18n import msg
+from ..departments import is_group_name
 from ..models import SYSTEMS
 from ._errors import InputError
 from ._time import parse_ts
@@ -40,7 +41,8 @@ __all__ = ["LEDGERS", "LedgerSpec", "LedgerData", "read_ledger", "decide_codec"]
 BOM = b"\xef\xbb\xbf"
 
 # Column kinds: s = string, r = required string, e:<a|b> = enum (optional), E:<a|b> = enum (required),
-# t = timestamp (optional), T = timestamp (required), roles = ';'-separated roles.
+# t = timestamp (optional), T = timestamp (required), roles = ';'-separated roles,
+# d / D = department (optional / required): a group name (各区X課, grp:…) is unknown_value.
 _SYS = "|".join(SYSTEMS)
 
 
@@ -66,7 +68,7 @@ LEDGERS: tuple[LedgerSpec, ...] = (
             ("system", "system", f"E:{_SYS}"),
             ("person_id", "person_id", "s"),
             ("employment", "employment", "e:regular|non_regular|contractor"),
-            ("department", "department", "r"),
+            ("department", "department", "D"),
             ("roles", "roles", "roles"),
             ("permission", "permission", "e:read|update"),
             ("issued_at", "issued_at", "t"),
@@ -88,8 +90,8 @@ LEDGERS: tuple[LedgerSpec, ...] = (
             ("person_id", "person_id", "r"),
             ("event", "event", "E:hire|transfer|retire|contract_end"),
             ("effective_date", "effective_at", "T"),
-            ("from_department", "from_department", "s"),
-            ("to_department", "to_department", "s"),
+            ("from_department", "from_department", "d"),
+            ("to_department", "to_department", "d"),
         ),
         with_position=True,
     ),
@@ -105,7 +107,7 @@ LEDGERS: tuple[LedgerSpec, ...] = (
             ("to", "to_at", "t"),
         ),
     ),
-    LedgerSpec("terminals.csv", "terminals", False, (("terminal_id", "terminal_id", "r"), ("department", "department", "s"))),
+    LedgerSpec("terminals.csv", "terminals", False, (("terminal_id", "terminal_id", "r"), ("department", "department", "d"))),
     LedgerSpec(
         "approvals.csv",
         "approvals",
@@ -230,7 +232,7 @@ def read_ledger(spec: LedgerSpec, data_dir: Path, forced: str | None) -> LedgerD
                 break
     except csv.Error:
         header = None
-    needed = [csv_name for csv_name, _, kind in spec.columns if kind in ("r", "T") or kind.startswith("E:")]
+    needed = [csv_name for csv_name, _, kind in spec.columns if kind in ("r", "T", "D") or kind.startswith("E:")]
     problem: tuple[str, str] | None = None
     if header is None:
         problem = ("ヘッダー行がありません（空のファイル）", "it has no header line (empty file)")
@@ -310,7 +312,7 @@ def _convert(
             rec[name] = ";".join(sorted({r.strip() for r in value.split(";") if r.strip()}))
             continue
         if not value:
-            if kind in ("r", "T") or kind.startswith("E:"):
+            if kind in ("r", "T", "D") or kind.startswith("E:"):
                 return rec, (
                     "missing_field",
                     csv_name,
@@ -342,6 +344,15 @@ def _convert(
                     ),
                 )
             rec[name] = value
+        elif kind in ("d", "D") and is_group_name(value):
+            return rec, (
+                "unknown_value",
+                csv_name,
+                msg(
+                    f"{csv_name} '{value[:60]}' はグループ名で、部署ではありません（各区X課は <区名>X課 の6課に分けて書く）",
+                    f"{csv_name} '{value[:60]}' is a group name, not a department (write 各区X課 as the six <ward>X課)",
+                ),
+            )
         else:
             rec[name] = value
     return rec, None

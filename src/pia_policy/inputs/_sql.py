@@ -11,6 +11,7 @@ import datetime as dt
 import re
 
 from .._i18n import msg
+from ..departments import GROUP_PREFIX, WARD_GROUP_PREFIX
 from ._fields import ENUM_FIELDS, EVENT_FIELDS, INT_FIELDS, REQUIRED_FIELDS, SESSION_ACTIONS, STRING_FIELDS
 from ._mapping import Mapping
 from ._stream import KIND_CUT, KIND_UNDECODABLE
@@ -311,6 +312,22 @@ def validate_sql(fields: str, as_of_utc: dt.datetime, mapping: Mapping | None, n
                 ),
             )
         )
+    # SPEC §4: a group name (各区X課, grp:…) is never a department.
+    checks.append(
+        (
+            f"r_recipient_department LIKE '{WARD_GROUP_PREFIX}_%' OR r_recipient_department LIKE '{GROUP_PREFIX}%'",
+            "'unknown_value'",
+            "'recipient_department'",
+            lit("recipient_department ")
+            + f" || {_show('r_recipient_department')} || "
+            + lit(
+                msg(
+                    " はグループ名で、部署ではありません（移転先の課を1つ書く）",
+                    " is a group name, not a department (name the one recipient department)",
+                )
+            ),
+        )
+    )
     sess = ", ".join(lit(a) for a in SESSION_ACTIONS)
     checks.append(
         (

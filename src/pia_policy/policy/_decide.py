@@ -12,7 +12,7 @@ from typing import Callable
 from .. import rules
 from .._i18n import msg
 from ..models import MY_NUMBER_USE_ACTIONS, AccessRequest, Decision
-from ._engine import Evaluator, Tokens, Vocabulary, first_allowing, request_tokens
+from ._engine import Evaluator, Tokens, Vocabulary, first_allowing, request_method, request_tokens
 
 __all__ = ["decide", "pair_line", "my_number_affair_line"]
 
@@ -75,11 +75,16 @@ def decide(req: AccessRequest, ev: Evaluator, vocab: Vocabulary, citation: Calla
             return _deny("TRANSFER_NOT_PERMITTED", req, msg(
                 f"移転先 {pair[0] or '(なし)'}・用途 {pair[1] or '(なし)'} は方針 {req.version} で許可されていない",
                 f"transfer to {pair[0] or '(none)'} for {pair[1] or '(none)'} is not permitted in policy {req.version}"))
-        if act == "transfer" and pair_line(ev, vocab, req.version, pair[0], pair[1], req.method or "") is None:
-            return _deny("TRANSFER_METHOD_NOT_PERMITTED", req, msg(
-                f"移転方法 {req.method or '(なし)'} は許可されていない ({vocab.transfer_method} のみ)",
-                f"transfer method {req.method or '(none)'} is not permitted (only {vocab.transfer_method})"),
-                matched=allowing or None)
+        if pair_line(ev, vocab, req.version, pair[0], pair[1], request_method(req, vocab)) is None:
+            if req.system != vocab.transfer_system:
+                why = msg(f"移転は {vocab.transfer_system} 内に限る ({req.system} 上の移転先によるアクセス・移転は"
+                          f"{vocab.transfer_method} ではない)",
+                          f"a transfer happens only inside {vocab.transfer_system} (on {req.system} no method is "
+                          f"{vocab.transfer_method})")
+            else:
+                why = msg(f"移転方法 {req.method or '(なし)'} は許可されていない ({vocab.transfer_method} のみ)",
+                          f"transfer method {req.method or '(none)'} is not permitted (only {vocab.transfer_method})")
+            return _deny("TRANSFER_METHOD_NOT_PERMITTED", req, why, matched=allowing or None)
     if act == "export" and not (roles & vocab.export_roles):
         return _deny("MEDIA_EXPORT_UNAUTHORIZED", req, msg(
             "システム責任者等 (system_owner / export_delegate) 以外による外部媒体へのコピー",

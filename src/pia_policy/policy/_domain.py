@@ -24,7 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from ..departments import expand_department, is_ward_group
+from ..departments import expand_department, is_group_name
 from ..models import ACTIONS, RESOURCES, AccessRequest
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ def known_departments(lines: Iterable[Any], holders: Iterable[str], metadata: di
         elif pl.ptype == "p":
             names.update((pl.values[1], pl.values[7]))
     return frozenset(n for n in names
-                     if n != "*" and n not in groups and not is_ward_group(n) and not n.startswith("grp:"))
+                     if n != "*" and n not in groups and not is_group_name(n))
 
 
 def _roles(policy: Policy) -> set[str]:

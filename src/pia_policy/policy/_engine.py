@@ -31,6 +31,7 @@ __all__ = [
     "Vocabulary",
     "build_enforcer",
     "request_tokens",
+    "request_method",
     "is_canonical_matcher",
 ]
 
@@ -217,6 +218,8 @@ class Vocabulary:
     transfer_method: str = "fukushi_system"
     #: Every method a transfer request may name (the API refuses others); fukushi_system is the permitted one.
     transfer_methods: tuple[str, ...] = ("fukushi_system", "usb", "email", "paper", "other")
+    #: The system inside which a transfer happens (別紙1 "福祉システム内"); elsewhere no method qualifies.
+    transfer_system: str = "fukushi"
 
     @property
     def canonical_holder(self) -> str:
@@ -226,23 +229,37 @@ class Vocabulary:
 def request_tokens(req: AccessRequest, vocab: Vocabulary) -> list[Tokens]:
     """The Casbin request tuples of one request: one per role (sorted), or one with sub "" if none.
 
-    login/logout ignore resource and affair; only ``transfer`` carries a recipient and a method;
-    a contractor account is judged as holder staff (SPEC §2.5) whatever its department.
+    login/logout ignore resource and affair; only ``transfer`` carries a recipient; the method
+    is :func:`request_method`; a contractor account is judged as holder staff (SPEC §2.5)
+    whatever its department.
     """
     act = req.action
     if act in ("login", "logout"):
         obj, aff = "", ""
     else:
         obj, aff = req.resource or "", req.affair or ""
-    if act == "transfer":
-        rcpt, meth = req.recipient_department or "", req.method or ""
-    else:
-        rcpt, meth = "", ""
+    rcpt = (req.recipient_department or "") if act == "transfer" else ""
+    meth = request_method(req, vocab)
     dom = req.department
     if req.employment == "contractor" and dom not in vocab.holders:
         dom = vocab.holder_group
     subjects = sorted(req.roles) or [""]
     return [(s, dom, obj, act, aff, req.version, req.permission, rcpt, meth) for s in subjects]
+
+
+def request_method(req: AccessRequest, vocab: Vocabulary) -> str:
+    """The ``meth`` token: how the data would leave the holder (SPEC §4 transfer readings).
+
+    A transfer happens only inside the transfer system (別紙1 "福祉システム内"): on any other
+    system the method is "" whatever the event says. On the transfer system a ``transfer``
+    event carries its ``method``; any other event is an access through the system's own
+    access rights, i.e. ``transfer_method`` (its ``method`` field is ignored).
+    """
+    if req.system != vocab.transfer_system:
+        return ""
+    if req.action == "transfer":
+        return req.method or ""
+    return vocab.transfer_method
 
 
 def first_allowing(evaluator: Evaluator, tuples: Sequence[Tokens]) -> str | None:

@@ -133,6 +133,7 @@ def _vocabulary(meta: dict[str, Any], holders: frozenset[str]) -> Vocabulary:
         transfer_resource=t.get("transfer_resource", base.transfer_resource),
         transfer_method=t.get("transfer_method", base.transfer_method),
         transfer_methods=tuple(t.get("transfer_methods", base.transfer_methods)),
+        transfer_system=t.get("transfer_system", base.transfer_system),
     )
 
 
@@ -324,6 +325,14 @@ class Policy:
             if end is None or t < end:
                 return st.source.versions[i]
         first = st.source.versions[0]
+        if t < st.starts[0] and not first.start_known:
+            raise ValueError(
+                f"no policy version is known to be in force on {t.date()}: the start of version {first.id} is "
+                f"not recorded in the source; the first known day is {first.in_force_from} "
+                f"(set in_force_from of version {first.id} in metadata.toml if the city knows it)")
+        if t < st.starts[0]:
+            raise ValueError(f"no policy version in force on {t.date()}: the first version {first.id} "
+                             f"starts on {first.in_force_from}")
         raise ValueError(f"no policy version in force on {t.date()} "
                          f"(versions: {first.id} from {first.in_force_from} ... ; gaps are not covered)")
 
@@ -350,7 +359,7 @@ class Policy:
             _check("権限", "permission", req.permission, PERMISSIONS, optional=False)
             _check_request(st, department=req.department, action=req.action, resource=req.resource,
                            affair=req.affair, recipient=req.recipient_department, method=req.method)
-        key = (req.version, req.department, req.employment, req.roles, req.permission, req.action,
+        key = (req.version, req.system, req.department, req.employment, req.roles, req.permission, req.action,
                req.resource, req.affair, req.recipient_department, req.method)
         hit = st.cache.get(key)
         if hit is not None:
@@ -375,7 +384,7 @@ class Policy:
         _check("移転方法", "method", method or None, st.vocab.transfer_methods)
         when = at if at is not None else dt.datetime.now(JST)
         req = AccessRequest(
-            version=self.version_at(when).id, system="fukushi", department=st.vocab.canonical_holder,
+            version=self.version_at(when).id, system=st.vocab.transfer_system, department=st.vocab.canonical_holder,
             employment="regular", roles=frozenset({st.vocab.staff_role}), permission="update",
             action="transfer", resource=st.vocab.transfer_resource, affair=purpose,
             recipient_department=department, method=method,
@@ -432,7 +441,7 @@ class Policy:
             roles = roles | frozenset(officer_roles)
         if officers is not None:
             roles = roles | self.officer_roles(account, officers, t)
-        key = (version, account.department, account.employment, roles, account.permission, action,
+        key = (version, account.system, account.department, account.employment, roles, account.permission, action,
                resource, affair, recipient_department, method)
         hit = st.cache.get(key)
         if hit is not None:

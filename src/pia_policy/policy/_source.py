@@ -38,6 +38,8 @@ ALLOWED_MATCHER_FUNCTIONS: frozenset[str] = frozenset(
 
 MODEL_FILE = "model.conf"
 METADATA_FILE = "metadata.toml"
+#: ``in_force_from`` of a version whose start the source does not record.
+UNKNOWN_START = "unknown"
 
 
 class PolicyError(ValueError):
@@ -53,12 +55,18 @@ class PolicyError(ValueError):
 
 @dataclass(frozen=True)
 class PolicyVersion:
-    """One effective-dated policy version; ``in_force_to`` is exclusive (first day no longer in force)."""
+    """One effective-dated policy version; ``in_force_to`` is exclusive (first day no longer in force).
+
+    ``start_known`` is False when the source does not record the start (metadata
+    ``in_force_from = "unknown"``): ``in_force_from`` is then the first known day
+    (``first_known_day``), before which no version is judged in force.
+    """
 
     id: str
     in_force_from: dt.date
     in_force_to: dt.date | None = None
     note: str = ""
+    start_known: bool = True
 
 
 @dataclass(frozen=True)
@@ -209,12 +217,15 @@ def _versions(meta: dict[str, Any], file: str) -> list[PolicyVersion]:
     for i, item in enumerate(meta.get("versions", []), 1):
         try:
             vid = str(item["id"])
-            start = dt.date.fromisoformat(str(item["in_force_from"]))
+            known = str(item["in_force_from"]) != UNKNOWN_START
+            if not known and "first_known_day" not in item:
+                raise ValueError('in_force_from = "unknown" needs first_known_day (the first day judged)')
+            start = dt.date.fromisoformat(str(item["in_force_from"] if known else item["first_known_day"]))
             end_raw = item.get("in_force_to")
             end = dt.date.fromisoformat(str(end_raw)) if end_raw else None
         except (KeyError, ValueError) as exc:
             raise PolicyError(f"[[versions]] entry {i}: {exc}", file=file) from None
-        versions.append(PolicyVersion(vid, start, end, str(item.get("note", ""))))
+        versions.append(PolicyVersion(vid, start, end, str(item.get("note", "")), known))
     if not versions:
         raise PolicyError("no [[versions]] defined", file=file)
     return sorted(versions, key=lambda v: v.in_force_from)
