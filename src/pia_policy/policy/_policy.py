@@ -327,8 +327,8 @@ class Policy:
         first = st.source.versions[0]
         if t < st.starts[0] and not first.start_known:
             raise ValueError(
-                f"no policy version is known to be in force on {t.date()}: the start of version {first.id} is "
-                f"not recorded in the source; the first known day is {first.in_force_from} "
+                f"no policy version in force on {t.date()} is known: the start of version {first.id} is "
+                f"not recorded in the source; its first known day is {first.in_force_from} "
                 f"(set in_force_from of version {first.id} in metadata.toml if the city knows it)")
         if t < st.starts[0]:
             raise ValueError(f"no policy version in force on {t.date()}: the first version {first.id} "
