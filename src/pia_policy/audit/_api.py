@@ -200,7 +200,10 @@ def audit(
     and notices/). Raises :class:`ConfigError` for an invalid option (one line naming it and its
     valid range) and ``pia_policy.inputs.InputError`` for missing required inputs. DuckDB runs on
     a database file in a temporary directory with a memory limit and spills beyond it; the
-    directory is removed.
+    directory is removed. With the option ``state`` (SPEC §8: a SQLite file or a ``postgresql://``
+    URL) the night continues the earlier ones: events at or after the audit time are deferred,
+    findings carry their lifecycle and triage, and the state is written in one transaction after
+    the outputs (:class:`pia_policy.state.StateError`, a ConfigError, when it cannot be used).
     """
     from ..inputs import ingest
 
@@ -219,6 +222,11 @@ def audit(
     pol = policy_obj if policy_obj is not None else _load_policy(opts.policy)
     data_dir = Path(data_dir)
     say("run_start", as_of=as_of_date.isoformat(), fail_on=fail_on, thresholds=params)
+    night = None
+    if opts.state is not None:
+        from ..state import Night, StateStore
+
+        night = Night(StateStore(opts.state), as_of_date, audit_utc)
 
     display = tty_progress() if progress is None else None
     feed = progress if progress is not None else display
@@ -228,16 +236,22 @@ def audit(
             display.stage(msg("入力を読み込み中", "reading inputs"))
         t_in = time.perf_counter()
         ingested = ingest(con, data_dir, as_of_utc=audit_utc, encoding=opts.encoding, mapping=opts.mapping,
-                          progress=feed)
+                          progress=feed, defer=night is not None)
         con.execute("SET preserve_insertion_order = false")  # the engine orders what it returns
         counts = dict(_plain(ingested.counts))
+        if night is not None:
+            night.prepare(con, counts)
         say("ingest_done", seconds=round(time.perf_counter() - t_in, 3),
             **{k: v for k, v in counts.items() if isinstance(v, int)})
         if display is not None:
             display.stage(msg("ルールを適用中", "running the rules"))
         result = run_engine(con, pol, as_of_utc=audit_utc, params=params,
-                            present=getattr(ingested, "present", None), log=say)
+                            present=getattr(ingested, "present", None), log=say,
+                            after_rules=night.after_rules if night is not None else None)
         findings = result.findings
+        counted: list[Any] = findings
+        if night is not None:
+            findings, counted = night.judge(findings)
         engine["memory_raised"] = list(getattr(result, "memory_raised", []))
         counts["rejected_by_reason"] = {
             r: int(n) for r, n in con.execute(
@@ -248,7 +262,7 @@ def audit(
         for f in findings:
             by_rule[f.rule] += 1
             by_severity[f.severity] += 1
-        code = exit_code_for(findings, fail_on)
+        code = exit_code_for(counted, fail_on)
         finished = dt.datetime.now(dt.timezone.utc)
         policy_path = getattr(pol, "directory", None) or getattr(pol, "path", None) or opts.policy
         summary: dict[str, Any] = {
@@ -279,6 +293,11 @@ def audit(
             "breakdowns": result.breakdowns,
             "exit_code": code,
         }
+        if night is not None:
+            summary["state"] = {"path": night.store.where, "base_night": night.base.as_of,
+                                "rerun": night.base.rerun}
+            summary["lifecycle"] = night.summary["lifecycle"]
+            summary["systems_silent"] = night.summary["systems_silent"]
         out_path: Path | None = None
         if out is not None:
             if display is not None:
@@ -288,11 +307,15 @@ def audit(
             written = out_path / "summary.json"
             if written.is_file():  # the summary as written: with outputs (and signature)
                 summary = json.loads(written.read_text(encoding="utf-8"))
+        if night is not None:  # SPEC §8: after the outputs, one transaction
+            night.commit(counts)
     except Exception as exc:
         say("run_failed", error=type(exc).__name__, seconds=round(time.perf_counter() - t0, 3))
         raise
     finally:
         _close_engine(con, work)
+        if night is not None:
+            night.close()
         if display is not None:
             display.close()
     say("run_end", findings=len(findings), exit_code=code, distinct_requests=result.distinct_requests,

@@ -432,8 +432,12 @@ def run_engine(
     params: dict[str, Any],
     present: Iterable[str] | dict[str, Any] | None = None,
     log: Callable[..., None] | None = None,
+    after_rules: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> EngineResult:
-    """Judge the ingested tables in ``con`` against ``policy`` at the audit time ``as_of_utc``."""
+    """Judge the ingested tables in ``con`` against ``policy`` at the audit time ``as_of_utc``.
+
+    ``after_rules`` (the state of SPEC §8) runs between the rules (table ``cand``) and the aggregation.
+    """
     say: Callable[..., None] = log or (lambda *a, **k: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -445,6 +449,8 @@ def run_engine(
     t1 = time.perf_counter()
     ctx = RuleContext(as_of_utc=_ts_literal(as_of_utc), params=dict(params))
     run, skipped = _run_rules(con, ctx, present, say, execute)
+    if after_rules is not None:
+        after_rules(con)
     findings = _aggregate(con)
     timings["rules"] = round(time.perf_counter() - t1, 4)
     versions = [

@@ -173,6 +173,8 @@ class AuditSettings(BaseModel):
     reply_days: Count = Field(14, ge=1, le=365, description="notices: reply deadline, days after the audit date")
     notice_sender: Text | None = Field(None, description="notices: sender (発信者), default 情報セキュリティ管理者")
     reports: bool = Field(True, description="write report.html and notices/ besides the SPEC files")
+    state: Text | None = Field(
+        None, description="continue earlier nights (SPEC §8): a SQLite file (created 0600) or a postgresql:// URL")
     file_mode: FileMode = Field(
         0o600, description="octal mode of the output files (default 600)",
         json_schema_extra=_valid("所有者が読めて他人は書けない8進数。例: 600, 640, 644",

@@ -184,6 +184,7 @@ class _Ingest:
         self.pending_bytes = 0
         self.pending_mapping: Mapping | None = None
         self.names = "NULL"  # SQL list of the events files' names (file_idx + 1)
+        self.defer = False  # SPEC §8: records at or after the audit time go to `deferred`
         # Rows reach the staging table in (file, line) order unless a batch reorders them
         # (split pieces, CSV records grouped across lines) or the connection does not keep order.
         setting = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
@@ -209,7 +210,7 @@ class _Ingest:
         tbl = pa.Table.from_batches(tbl.to_batches(max_chunksize=8), schema=tbl.schema)
         self.con.register(_BATCH, tbl)
         try:
-            sql = validate_sql("(" + fields_sql(_BATCH) + ")", self.as_of, mapping, self.names)
+            sql = validate_sql("(" + fields_sql(_BATCH) + ")", self.as_of, mapping, self.names, defer=self.defer)
             self.con.execute(f"INSERT INTO {_STAGE} {sql}")
         finally:
             self.con.unregister(_BATCH)
@@ -322,10 +323,13 @@ def ingest(
     mapping: str | Path | None = None,
     progress: Progress | None = None,
     batch_bytes: int = DEFAULT_BATCH_BYTES,
+    defer: bool = False,
 ) -> IngestResult:
     """Read ``data_dir`` (SPEC §3) into the DuckDB tables of docs/DESIGN.md and count what was read.
 
-    ``as_of_utc`` is the audit time as a naive UTC datetime; events at or after it are rejected.
+    ``as_of_utc`` is the audit time as a naive UTC datetime; events at or after it are rejected,
+    or with ``defer`` (SPEC §8, an audit with a state) kept in the table ``deferred`` (same columns
+    as ``events``) and counted in ``counts.deferred``; they claim their ``event_id`` like evaluated ones.
     Raises :class:`InputError` when the run cannot be done (no events file, a required ledger
     missing or unreadable, a bad ``encoding`` or mapping file).
     """
@@ -364,6 +368,7 @@ def ingest(
 
     run = _Ingest(con, data_dir, as_of_utc, enc, mappings, progress, batch_bytes)
     run.names = "[" + ", ".join(lit(ev.rel) for ev in files) + "]"
+    run.defer = defer
     con.execute(create_stage_sql(_STAGE))
     if progress:
         progress(0, len(files), 0)
@@ -451,6 +456,16 @@ def _finalise(
             "first_file VARCHAR, first_line BIGINT)"
         )
     con.execute("DROP TABLE IF EXISTS _pia_dupids")
+    deferred = 0
+    if run.defer:
+        at = run.as_of.strftime("%Y-%m-%d %H:%M:%S.%f")
+        con.execute(
+            f"""CREATE OR REPLACE TABLE deferred AS SELECT * EXCLUDE ({", ".join(REJECT_COLUMNS)})
+            FROM {_STAGE} WHERE ts >= TIMESTAMP '{at}' ORDER BY file_idx, line"""
+        )
+        deferred = con.execute("SELECT count(*) FROM deferred").fetchone()[0]  # type: ignore[index]
+        if deferred:
+            con.execute(f"DELETE FROM {_STAGE} WHERE ts >= TIMESTAMP '{at}'")
     # The staging table becomes `events` (no copy unless rows must be sorted).
     for col in REJECT_COLUMNS:
         con.execute(f"ALTER TABLE {_STAGE} DROP COLUMN {col}")
@@ -505,11 +520,14 @@ def _finalise(
                     f"none of the {n} lines of this file could be read (mostly {reason}): wrong format or damaged?",
                 ),
             )
-    return {
+    counts: dict[str, Any] = {
         "lines_read": int(total),
         "events_evaluated": int(evaluated),
-        "duplicates": int(valid) - int(evaluated),
+        "duplicates": int(valid) - int(evaluated) - int(deferred),
         "lines_rejected": int(rejected),
         "ledger_rows_rejected": len(ledger_rejects),
         "rejected_by_reason": {r: int(by_reason[r]) for r in REJECT_REASONS if r in by_reason},
     }
+    if run.defer:
+        counts["deferred"] = int(deferred)
+    return counts

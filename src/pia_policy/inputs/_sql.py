@@ -245,10 +245,14 @@ def _show(expr: str) -> str:
     return f"'''' || left(replace({expr}, chr(10), ' '), 60) || ''''"
 
 
-def validate_sql(fields: str, as_of_utc: dt.datetime, mapping: Mapping | None, names: str = "NULL") -> str:
+def validate_sql(
+    fields: str, as_of_utc: dt.datetime, mapping: Mapping | None, names: str = "NULL", *, defer: bool = False
+) -> str:
     """SELECT of stage rows (``STAGE_COLUMNS``) from the field relation ``fields``: the checks of SPEC §4.
 
-    ``names`` is a SQL list of the events files' names, indexed by ``file_idx + 1``.
+    ``names`` is a SQL list of the events files' names, indexed by ``file_idx + 1``. With ``defer``
+    (an audit with a state, SPEC §8) a record at or after the audit time passes validation: ingest
+    moves it to ``deferred`` instead of rejecting it.
     """
     layers = sql_ts_layers("r_ts", "ts_iso")
     if mapping and mapping.timestamp_formats:
@@ -339,7 +343,7 @@ def validate_sql(fields: str, as_of_utc: dt.datetime, mapping: Mapping | None, n
     )
     checks.append(
         (
-            f"ts_utc >= TIMESTAMP '{as_of}'",
+            "false" if defer else f"ts_utc >= TIMESTAMP '{as_of}'",
             "'after_audit_time'",
             "'ts'",
             lit(msg("ts ", "ts "))
