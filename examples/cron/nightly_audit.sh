@@ -3,7 +3,14 @@
 #
 # --as-of is TODAY's JST date: the audit time is 00:00 JST of --as-of and the logs cover the
 # time before it, so `--as-of 2025-04-04` audits everything up to the end of 2025-04-03
-# ("yesterday"). Passing yesterday's date would reject yesterday's events as after_audit_time.
+# ("yesterday").
+#
+# Continuous operation (SPEC §8): every night runs with the same --state. logrotate runs at
+# 00:05 with copytruncate, so yesterday's rotated file also holds today's first minutes: those
+# events are not rejected but deferred in the state and judged tomorrow night (nothing falls
+# between two nights' files). A rotated file that arrives late (its day already audited without
+# it) is fed on the next night that finds it, within LOOKBACK_DAYS; an event_id already judged
+# is a duplicate, so a file fed twice is harmless.
 #
 # Exit codes: 0 the audit ran (with or without findings: findings are reported, not a job
 # failure); 2 the audit could not run (missing logs or ledgers, bad config): cron mails it and
@@ -11,13 +18,15 @@
 set -euo pipefail
 
 PIA_POLICY=${PIA_POLICY:-pia-policy}
-LOG_ROOT=${LOG_ROOT:-/var/log/pia}            # <LOG_ROOT>/<system>/access.jsonl-YYYYMMDD[.gz] (logrotate dateext)
+LOG_ROOT=${LOG_ROOT:-/var/log/pia}            # <LOG_ROOT>/<system>/access.{jsonl,csv}-YYYYMMDD[.gz] (logrotate dateext)
 LEDGER_DIR=${LEDGER_DIR:-/srv/pia/ledgers}     # accounts.csv personnel.csv officers.csv terminals.csv approvals.csv
 WORK_ROOT=${WORK_ROOT:-/srv/pia/work}          # per-night data directories (symlinks; deleted after the run)
 OUT_ROOT=${OUT_ROOT:-/srv/pia/audits}          # <OUT_ROOT>/<as-of>/ findings.jsonl summary.json report.html notices/
 CONFIG=${CONFIG:-}                             # optional --config FILE.toml (thresholds)
 FAIL_ON=${FAIL_ON:-high}
 DAYS=${DAYS:-1}                                # 1: nightly; 31: a monthly audit over the same layout
+STATE=${STATE-/srv/pia/state.db}               # the nights' memory (SQLite file or postgresql:// URL); empty: none
+LOOKBACK_DAYS=${LOOKBACK_DAYS:-7}              # late rotated files of these earlier days are fed when they appear
 KEEP_DAYS=${KEEP_DAYS:-400}                    # retention of audit outputs
 NOTIFY_FINDINGS=${NOTIFY_FINDINGS:-}           # command run with the output dir when findings ≥ FAIL_ON
 NOTIFY_FAILURE=${NOTIFY_FAILURE:-}             # command run with a message when the audit cannot run
@@ -40,23 +49,41 @@ rm -rf "$DATA"
 mkdir -p "$DATA/events"
 trap 'rm -rf "$DATA"' EXIT
 
-# 1. the rotated logs of the DAYS days before AS_OF, renamed to what the audit reads
+# 1. the rotated logs (JSON Lines, gzipped JSON Lines or CSV exports) of the DAYS days before
+#    AS_OF, renamed to what the audit reads; with a state, also the late files of LOOKBACK_DAYS
+#    earlier days that no night has fed yet (FED lists "<system> <day>" of every file fed).
+FED="$WORK_ROOT/fed.list"
+touch "$FED"
 found=0
+fed_now=()
+feed() {  # feed <system> <day> <warn>: link that day's rotated file(s) of the system
+    local sys=$1 day=$2 warn=$3 stamp=${2//-/} got="" src ext
+    for src in "$LOG_ROOT/$sys/access.jsonl-$stamp.gz" "$LOG_ROOT/$sys/access.jsonl-$stamp" \
+               "$LOG_ROOT/$sys/access.csv-$stamp"; do
+        [[ -f "$src" ]] || continue
+        case "$src" in *.gz) ext=jsonl.gz ;; *access.csv-*) ext=csv ;; *) ext=jsonl ;; esac
+        ln -s "$(readlink -f "$src")" "$DATA/events/$sys-$day.$ext"
+        got=1; found=$((found + 1))
+        [[ "$ext" == jsonl.gz || "$ext" == jsonl ]] && break  # a .gz and its plain copy: one of them
+    done
+    if [[ -n "$got" ]]; then
+        fed_now+=("$sys $day")
+    elif [[ -n "$warn" ]]; then
+        log "WARNING: no log of $sys for $day (rotation late? it is fed when it appears; LOG_GAP shows the hole)"
+    fi
+}
 for i in $(seq "$DAYS" -1 1); do
     day=$(date -d "$AS_OF - $i day" +%F)
-    stamp=${day//-/}
-    for sys in $SYSTEMS; do
-        got=""
-        for src in "$LOG_ROOT/$sys/access.jsonl-$stamp.gz" "$LOG_ROOT/$sys/access.jsonl-$stamp"; do
-            if [[ -f "$src" ]]; then
-                ext=jsonl; [[ "$src" == *.gz ]] && ext=jsonl.gz
-                ln -s "$(readlink -f "$src")" "$DATA/events/$sys-$day.$ext"
-                got=1; found=$((found + 1)); break
-            fi
-        done
-        [[ -n "$got" ]] || log "WARNING: no log of $sys for $day (rotation late? the LOG_GAP rule will show it)"
-    done
+    for sys in $SYSTEMS; do feed "$sys" "$day" warn; done
 done
+if [[ -n "$STATE" && -s "$FED" ]]; then
+    for i in $(seq $((DAYS + LOOKBACK_DAYS)) -1 $((DAYS + 1))); do
+        day=$(date -d "$AS_OF - $i day" +%F)
+        for sys in $SYSTEMS; do
+            grep -qxF "$sys $day" "$FED" || feed "$sys" "$day" ""
+        done
+    done
+fi
 (( found > 0 )) || fail "no access log for the $DAYS day(s) before $AS_OF under $LOG_ROOT"
 
 # 2. the ledgers as exported tonight (required: accounts, personnel; the others enable their rules)
@@ -71,6 +98,7 @@ done
 # 3. the audit; the output directory is swapped in atomically by pia-policy
 OUT="$OUT_ROOT/$AS_OF"
 args=(audit "$DATA" --as-of "$AS_OF" --out "$OUT" --fail-on "$FAIL_ON")
+[[ -n "$STATE" ]] && args+=(--state "$STATE")
 [[ -n "$CONFIG" ]] && args+=(--config "$CONFIG")
 log "running $PIA_POLICY ${args[*]}"
 set +e
@@ -78,6 +106,7 @@ set +e
 rc=$?
 set -e
 
+if [[ -n "$STATE" ]] && (( rc == 0 || rc == 1 )); then printf '%s\n' "${fed_now[@]}" >> "$FED"; fi
 case $rc in
     0)  log "done: no finding at or above $FAIL_ON ($OUT)" ;;
     1)  log "done: findings at or above $FAIL_ON: $OUT/report.html"

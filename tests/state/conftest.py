@@ -42,3 +42,9 @@ def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     drop_state(url)
     yield url
     drop_state(url)
+
+
+@pytest.fixture
+def sqlite_state(tmp_path: Path) -> str:
+    """A fresh SQLite state (the tests whose PostgreSQL run would add nothing but time)."""
+    return str(tmp_path / "state.db")

@@ -51,7 +51,7 @@ def _check(tmp: Path, split: list[tuple[str, list[dict[str, Any]]]], state: str)
                                   + last["deferred"])
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(split=nights())
 def test_invariant_random_cuts(split: list[tuple[str, list[dict[str, Any]]]]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="pia-state-inv-"))

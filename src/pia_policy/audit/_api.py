@@ -295,7 +295,7 @@ def audit(
         }
         if night is not None:
             summary["state"] = {"path": night.store.where, "base_night": night.base.as_of,
-                                "rerun": night.base.rerun}
+                                "rerun": night.base.rerun, "open_per_night": night.open_per_night()}
             summary["lifecycle"] = night.summary["lifecycle"]
             summary["systems_silent"] = night.summary["systems_silent"]
         out_path: Path | None = None

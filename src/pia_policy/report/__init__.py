@@ -88,6 +88,8 @@ def write_reports(
     """
     directory = Path(directory)
     items = _as_findings(findings)
+    if any(getattr(f, "lifecycle", None) for f in items):  # SPEC §8: new and reopened first
+        items.sort(key=lambda f: getattr(f, "lifecycle", None) not in ("new", "reopened"))
     as_of = audit_date(summary)
     reply_by = as_of + dt.timedelta(days=reply_days)
     written: list[str] = []

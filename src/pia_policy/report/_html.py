@@ -13,7 +13,7 @@ from pia_policy.rules import RULE_IDS
 
 from ._assets import CSS, JS
 from ._common import as_counter, find_rule, mask
-from ._labels import COUNT, REJECT_REASON, SEVERITY, SYSTEM, UI
+from ._labels import COUNT, LIFECYCLE, REJECT_REASON, SEVERITY, SYSTEM, TRIAGE, UI
 from ._svg import Bar, column_chart, hbar_chart
 from ._wareki import JST, format_date, format_datetime, to_jst, to_wareki
 
@@ -174,6 +174,9 @@ def _findings_table(all_findings: list[Finding], max_rows: int) -> str:
         ("col_count", "count", "num"), ("col_period", "first", ""),
         ("col_basis", "", ""), ("col_action", "", ""), ("col_evidence", "", ""),
     ]
+    tracked = any(getattr(f, "lifecycle", None) for f in findings)
+    if tracked:  # SPEC §8: lifecycle and triage status
+        heads.insert(0, ("col_status", "status", ""))
     parts.append('<div class="tablewrap"><table class="findings" id="findings-table"><thead><tr>')
     for label, key, typ in heads:
         attrs = f' data-sort-key="{key}"' if key else ""
@@ -200,11 +203,22 @@ def _findings_table(all_findings: list[Finding], max_rows: int) -> str:
             f"<details><summary>{len(f.evidence)}</summary><ul>{ev_items}</ul></details>" if f.evidence else ""
         )
         action_en = remedy_en or f.action
+        status = ""
+        if tracked:
+            life = getattr(f, "lifecycle", None) or ""
+            tri = getattr(f, "triage", None) or {}
+            lj, le = LIFECYCLE.get(life, (life, life))
+            cell = f'<span class="life life-{_e(life)}">{_bi(lj, le)}</span>'
+            if tri:
+                tj2, te2 = TRIAGE.get(tri.get("status", ""), (tri.get("status", ""), tri.get("status", "")))
+                cell += f'<br><span class="triage">{_bi(tj2, te2)}</span> <small>{_e(mask(str(tri.get("by", ""))))}</small>'
+            status = f'<td data-sort="{_e(life)}" data-lifecycle="{_e(life)}">{cell}</td>'
         parts.append(
             f'<tr id="f-{_e(f.finding_id)}" data-finding-id="{_e(f.finding_id)}" data-rule="{_e(f.rule)}" '
             f'data-severity="{_e(f.severity)}" data-department="{_e(dept)}" data-system="{_e(f.system or "")}" '
             f'data-event-count="{f.event_count}">'
-            f'<td data-sort="{_sev_rank(f.severity)}"><span class="sev sev-{_e(f.severity)}">{_bi(sj, se)}</span></td>'
+            + status
+            + f'<td data-sort="{_sev_rank(f.severity)}"><span class="sev sev-{_e(f.severity)}">{_bi(sj, se)}</span></td>'
             f'<td data-sort="{_e(f.rule)}">{_bi(tj, te)}<span class="rule-id">{_e(f.rule)}</span></td>'
             f"<td class=\"nowrap\">{_e(dept) if dept else _ui('unknown')}</td>"
             f'<td class="nowrap" data-sort="{_e(f.system or "")}">{_bi(sysj, syse)}</td>'
@@ -295,6 +309,29 @@ def _overview(counts: dict[str, int], by_sev: dict[str, int], n_findings: int) -
         f'<div class="cards">{"".join(cards)}</div><h3>{_ui("findings_by_severity")}</h3>'
         f'<div class="cards">{"".join(sev_cards)}</div>',
     )
+
+
+def _lifecycle(summary: dict[str, Any]) -> str:
+    """SPEC §8 cards (new, ongoing, reopened, resolved, suppressed; systems silent tonight) and
+    the open findings per night, from the state (``summary.state.open_per_night``)."""
+    tally = summary.get("lifecycle")
+    if not isinstance(tally, dict):
+        return ""
+    cards = [_card("data-lifecycle", k, int(tally.get(k, 0)), *LIFECYCLE[k]) for k in LIFECYCLE]
+    silent = list(summary.get("systems_silent") or [])
+    cards.append(_card("data-count", "systems_silent", len(silent), *UI["systems_silent"],
+                       cls="sev-high" if silent else ""))
+    names = ", ".join(f"{SYSTEM.get(s, (s, s))[0]}" for s in silent)
+    names_en = ", ".join(f"{SYSTEM.get(s, (s, s))[1]}" for s in silent)
+    note = f'<p class="alert" id="systems-silent">{_bi(names, names_en)}</p>' if silent else ""
+    nights = (summary.get("state") or {}).get("open_per_night") or []
+    bars = []
+    for n in nights:
+        sj, se, fj, fe = _day_label(str(n["as_of"]))
+        bars.append(Bar(str(n["as_of"]), int(n["open"]), sj, se, f"{fj}: {int(n['open']):,}",
+                        f"{fe}: {int(n['open']):,}"))
+    chart = f"<figure><h3>{_ui('open_per_night')}</h3>{column_chart('open_per_night', bars, color='#b00020')}</figure>"
+    return _section("lifecycle", "lifecycle", f'<div class="cards">{"".join(cards)}</div>{note}{chart}')
 
 
 def _charts(summary: dict[str, Any], findings: list[Finding], by_rule: dict[str, int]) -> str:
@@ -506,6 +543,7 @@ def render_report(
         + "<main>"
         + _todo(findings, summary, counts, by_sev, notices or [], reply_by)
         + _overview(counts, by_sev, len(findings))
+        + _lifecycle(summary)
         + _charts(summary, findings, by_rule)
         + _section("findings", "table",
                    f'<p class="noprint" style="font-size:12px;color:#5b6775">{_ui("sort_hint")}</p>'

@@ -107,6 +107,25 @@ UI: dict[str, tuple[str, str]] = {
     ),
     "critical_open": ("重大な指摘があります", "There are critical findings"),
     "sort_hint": ("見出しをクリックすると並べ替えます", "Click a heading to sort"),
+    "lifecycle": ("前夜からの変化", "Since the previous night"),
+    "col_status": ("状況", "Status"),
+    "open_per_night": ("夜ごとの未解決の指摘", "Open findings per night"),
+    "systems_silent": ("今夜ログのないシステム", "Systems without a log tonight"),
+}
+
+#: Lifecycle (SPEC §8) and triage status names.
+LIFECYCLE: dict[str, tuple[str, str]] = {
+    "new": ("新規", "New"),
+    "ongoing": ("継続", "Ongoing"),
+    "reopened": ("再発", "Reopened"),
+    "resolved": ("解消", "Resolved"),
+    "suppressed": ("抑止（確認済・誤検知・完了）", "Suppressed (triaged)"),
+}
+TRIAGE: dict[str, tuple[str, str]] = {
+    "acknowledged": ("確認済", "Acknowledged"),
+    "closed": ("完了", "Closed"),
+    "false_positive": ("誤検知", "False positive"),
+    "open": ("未対応", "Open"),
 }
 
 

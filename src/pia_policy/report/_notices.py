@@ -196,12 +196,17 @@ def build_notices(
     reply_days: int = 14,
     sender: str = DEFAULT_SENDER,
 ) -> tuple[list[Notice], list[Finding]]:
-    """One notice per department with findings of NOTICE_RULES; and the findings with no department."""
+    """One notice per department with findings of NOTICE_RULES; and the findings with no department.
+
+    With a state (SPEC §8) only new and reopened findings are noticed: each is noticed once, so
+    its reply deadline stays the one fixed on the night it was noticed."""
     reply_by = as_of + dt.timedelta(days=reply_days)
     grouped: dict[str, list[Finding]] = defaultdict(list)
     unaddressed: list[Finding] = []
     for f in findings:
         if f.rule not in NOTICE_RULES:
+            continue
+        if getattr(f, "lifecycle", None) == "ongoing":  # SPEC §8: noticed once, when new or reopened
             continue
         dept = (f.department or "").strip()
         if not dept:

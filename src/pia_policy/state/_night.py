@@ -113,7 +113,7 @@ class Night:
             account = get_rule(f.rule).scope == "account"
             was_hidden = p is not None and p["lifecycle"] in ("closed", "resolved")
             if weight == "closed":
-                newly = p is None or p["lifecycle"] == "closed" or (prev_run is not None and latest["at"] > prev_run)
+                newly = p is None or p["lifecycle"] == "closed" or (prev_run is not None and latest["at"] >= prev_run)
                 back = (p is None or p["lifecycle"] == "resolved") if account else f.finding_id in self.touched
                 if newly and not back:
                     tally["suppressed"] += 1
@@ -153,6 +153,14 @@ class Night:
             "rerun": self.base.rerun,
         }
         return shown, counted
+
+    def open_per_night(self, limit: int = 60) -> list[dict[str, Any]]:
+        """Findings shown per night, the earlier nights from the state and tonight (the report's chart)."""
+        night = self.as_of.isoformat()
+        rows = [{"as_of": n["as_of"], "open": int(n.get("open_findings", 0))}
+                for n in self.store.nights() if n["as_of"] < night]
+        rows.append({"as_of": night, "open": int(self.summary.get("open_findings", 0))})
+        return rows[-limit:]
 
     def _base_run_at(self) -> str | None:
         if self.base.as_of is None:

@@ -281,7 +281,7 @@ class StateStore:
     def add_triage(self, finding_id: str, status: str, by: str, reason: str, until: str | None) -> dict[str, Any]:
         """Append one triage action (never updated or deleted)."""
         row = {"finding_id": finding_id, "status": status, "by": by, "reason": reason, "until": until,
-               "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+               "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")}
         with self.engine.begin() as con:
             con.execute(T_TRIAGE.insert().values(**row))
         return row
@@ -314,7 +314,7 @@ class StateStore:
             if findings:
                 con.execute(T_FINDINGS.insert(), [{**f, "as_of": night} for f in findings])
             con.execute(T_NIGHTS.insert().values(
-                as_of=night, run_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                as_of=night, run_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
                 summary=json.dumps(summary, ensure_ascii=False, sort_keys=True)))
 
     def size_bytes(self) -> int:
