@@ -171,8 +171,10 @@ class Night:
         return None
 
     def _row(self, f: Finding, p: dict[str, Any] | None, life: str, shown: TrackedFinding | None) -> dict[str, Any]:
+        from ..outputs import mask_value
+
         night = self.as_of.isoformat()
-        body = f.model_dump(mode="json")
+        body = mask_value(f.model_dump(mode="json"))
         return {
             "finding_id": f.finding_id, "rule": f.rule, "severity": f.severity, "system": f.system,
             "account_id": f.account_id, "event_count": f.event_count, "first_ts": f.first_ts, "last_ts": f.last_ts,
