@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..models import JST
-from ..outputs import mask_value
+from ..outputs import mask_my_number
 
 __all__ = ["DecisionLog", "DecisionLogError", "file_name_for"]
 
@@ -107,8 +107,10 @@ class DecisionLog:
     def _write(self, pending: list[tuple[list[dict[str, Any]], Callable[[BaseException | None], None]]]) -> None:
         error: BaseException | None = None
         try:
+            # masked as text: the values are strings (a number in one stays inside its quotes), so a
+            # pass over the line finds every My Number that a pass over each value would
             data = "".join(
-                json.dumps(mask_value(r), ensure_ascii=False, separators=(",", ":")) + "\n"
+                mask_my_number(json.dumps(r, ensure_ascii=False, separators=(",", ":"))) + "\n"
                 for records, _ in pending for r in records
             ).encode("utf-8")
             fd = self._file()
