@@ -4,21 +4,22 @@
 One command::
 
     .venv/bin/python benchmarks/serve_load.py [--requests 50000] [--connections 16]
-        [--batch-requests 10000] [--batch-size 50] [--reloads 10] [--quick]
+        [--batch-requests 10000] [--batch-sizes 50,10] [--reloads 10] [--quick]
 
 It starts ``pia-policy serve`` as a user runs it (a child process on 127.0.0.1, a copy of the
 shipped policies, ``--decision-log`` on, ``--reload-interval 0.2``) and drives it from an asyncio
 client of its own (HTTP/1.1 keep-alive, one task per connection, no client library) in this process:
 
 1. ``single``: ``POST /v1/check-access`` / ``/v1/check-transfer`` bodies, one decision per request;
-2. ``batch``: ``POST /v1/batch`` with ``--batch-size`` decisions per request.
+2. ``batch of N``: ``POST /v1/batch`` with N decisions per request, for each N of ``--batch-sizes``.
 
 The bodies cycle through a pool of distinct requests (departments, actions, resources, affairs,
 times across the three versions). During each phase the policy files are rewritten ``--reloads``
 times, evenly spread over the requests; the phase checks ``/healthz`` counted every reload and that
 every answer was a 200 with the decisions asked for. Client and server share the machine's cores,
 so the figures are a floor for a dedicated server. Writes ``serve_load.json`` and ``serve_load.md``
-into ``--results`` (default ``benchmarks/results``).
+into ``--results`` (default ``benchmarks/results``). The server's CPU time (``/proc``) gives
+decisions per server CPU-second, a figure the other processes on a shared machine disturb less.
 """
 
 from __future__ import annotations
@@ -91,31 +92,42 @@ async def _phase(port: int, payloads: list[tuple[bytes, int]], connections: int,
     reload_every = max(1, total // (reloads + 1)) if reloads else 0
     reloads_started = 0
 
-    async def worker() -> None:
+    done = 0
+
+    async def reloader() -> None:
+        # the reloads run beside the workers (never holding a connection), one after another
         nonlocal reloads_started
+        loop = asyncio.get_running_loop()
+        while reloads_started < reloads and done < total:
+            if done >= (reloads_started + 1) * reload_every:
+                reloads_started += 1
+                await loop.run_in_executor(None, reload)
+            else:
+                await asyncio.sleep(0.01)
+
+    async def worker() -> None:
+        nonlocal done
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             while True:
                 i = next(next_index)
                 if i >= total:
                     return
-                if reload_every and i and i % reload_every == 0 and reloads_started < reloads:
-                    reloads_started += 1
-                    await asyncio.get_running_loop().run_in_executor(None, reload)
                 request, expected = payloads[i]
                 t0 = time.perf_counter()
                 writer.write(request)
                 status, body = await _read_response(reader)
                 latencies.append(time.perf_counter() - t0)
+                done += 1
                 if status != 200:
                     errors.append(f"{status}: {body[:200]!r}")
-                elif body.count(b'"allowed"') != expected:
+                elif body.count(ALLOWED) != expected:
                     errors.append(f"answered {body.count(ALLOWED)} decisions of {expected}")
         finally:
             writer.close()
 
     t0 = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
+    await asyncio.gather(reloader(), *(worker() for _ in range(connections)))
     wall = time.perf_counter() - t0
     latencies.sort()
     decisions = sum(n for _, n in payloads)
@@ -127,6 +139,12 @@ async def _phase(port: int, payloads: list[tuple[bytes, int]], connections: int,
             "requests_per_s": round(total / wall, 1), "decisions_per_s": round(decisions / wall, 1),
             "p50_ms": round(pct(0.50), 2), "p99_ms": round(pct(0.99), 2), "max_ms": round(latencies[-1] * 1000, 2),
             "errors": len(errors), "first_errors": errors[:5], "reloads_triggered": reloads_started}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _get(port: int, path: str) -> dict[str, Any]:
@@ -171,27 +189,38 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         _wait_reloads(port, n)
 
     env = {**os.environ, "PIA_POLICY_LANG": "en"}
-    proc = subprocess.Popen([sys.executable, "-m", "pia_policy", "serve", "--port", "0", "--policy", str(policy_dir),
-                             "--decision-log", str(work / "log"), "--reload-interval", "0.2"],
-                            stderr=subprocess.PIPE, text=True, env=env)
+    server_err = work / "server.err"
+    with open(server_err, "w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "pia_policy", "serve", "--port", "0", "--policy",
+                                 str(policy_dir), "--decision-log", str(work / "log"), "--reload-interval", "0.2"],
+                                stderr=err, env=env)
     try:
-        assert proc.stderr is not None
-        line = proc.stderr.readline()
-        port = int(line.split("http://127.0.0.1:")[1].split()[0])
+        deadline = time.monotonic() + 60
+        while "http://127.0.0.1:" not in server_err.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        port = int(server_err.read_text().split("http://127.0.0.1:")[1].split()[0])
         pool = _pool()
         single = [(_request("/v1/check-" + b["check"], json.dumps({k: v for k, v in b.items() if k != "check"},
                                                                     ensure_ascii=False).encode()), 1)
                   for b in itertools.islice(itertools.cycle(pool), args.requests)]
-        batches = []
+        phases: list[tuple[str, list[tuple[bytes, int]]]] = [("single", single)]
         cycle = itertools.cycle(pool)
-        for _ in range(args.batch_requests):
-            items = list(itertools.islice(cycle, args.batch_size))
-            batches.append((_request("/v1/batch", json.dumps({"requests": items}, ensure_ascii=False).encode()),
-                            args.batch_size))
+        for size in args.batch_sizes:
+            batches = []
+            for _ in range(args.batch_requests):
+                items = list(itertools.islice(cycle, size))
+                batches.append((_request("/v1/batch", json.dumps({"requests": items}, ensure_ascii=False).encode()),
+                                size))
+            phases.append((f"batch of {size}", batches))
         results: dict[str, Any] = {}
         seen = 0
-        for name, payloads in (("single", single), ("batch", batches)):
+        for name, payloads in phases:
+            server_cpu, client_cpu = _cpu_seconds(proc.pid), time.process_time()
             phase = asyncio.run(_phase(port, payloads, args.connections, args.reloads, reload))
+            server_cpu, client_cpu = _cpu_seconds(proc.pid) - server_cpu, time.process_time() - client_cpu
+            phase["server_cpu_s"], phase["client_cpu_s"] = round(server_cpu, 2), round(client_cpu, 2)
+            phase["decisions_per_server_cpu_s"] = round(phase["decisions"] / server_cpu, 1)
+            phase["server_cpu_share"] = round(server_cpu / phase["wall_s"], 2)
             total_seen = _wait_reloads(port, seen + phase["reloads_triggered"])
             phase["reloads_seen_by_healthz"], seen = total_seen - seen, total_seen
             results[name] = phase
@@ -205,7 +234,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "when_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_before": os.getloadavg()},
-        "settings": {"connections": args.connections, "batch_size": args.batch_size, "reloads": args.reloads,
+        "settings": {"connections": args.connections, "batch_sizes": args.batch_sizes, "reloads": args.reloads,
                      "pool_distinct_bodies": len(_pool()), "decision_log": True, "reload_interval_s": 0.2},
         "phases": results, "healthz_after": {k: health[k] for k in ("status", "reloads", "versions")},
         "decision_log_lines": log_lines,
@@ -214,18 +243,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _markdown(r: dict[str, Any]) -> str:
-    rows = ["| phase | requests | decisions | wall | requests/s | decisions/s | p50 | p99 | max | errors | reloads (triggered / seen) |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    rows = ["| phase | requests | decisions | wall | requests/s | decisions/s | p50 | p99 | max | errors | "
+            "reloads (triggered / seen) | server CPU (share of a core) | decisions per server CPU-second |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
     for name, p in r["phases"].items():
         rows.append(f"| {name} | {p['requests']:,} | {p['decisions']:,} | {p['wall_s']} s | {p['requests_per_s']:,} | "
                     f"{p['decisions_per_s']:,} | {p['p50_ms']} ms | {p['p99_ms']} ms | {p['max_ms']} ms | "
-                    f"{p['errors']} | {p['reloads_triggered']} / {p['reloads_seen_by_healthz']} |")
+                    f"{p['errors']} | {p['reloads_triggered']} / {p['reloads_seen_by_healthz']} | "
+                    f"{p['server_cpu_s']} s ({p['server_cpu_share']}) | {p['decisions_per_server_cpu_s']:,} |")
     s = r["settings"]
     return "\n".join([
         f"# `pia-policy serve` load test ({r['when_utc']} UTC)", "",
         f"{s['connections']} keep-alive connections on 127.0.0.1, decision log on (fsync per group), "
         f"reload interval {s['reload_interval_s']} s, {s['pool_distinct_bodies']} distinct bodies, "
-        f"batch size {s['batch_size']}; {r['machine']['cpus']} CPUs shared by client and server "
+        f"batch sizes {', '.join(map(str, s['batch_sizes']))}; {r['machine']['cpus']} CPUs shared by client and server "
         f"(load average before: {', '.join(f'{x:.1f}' for x in r['machine']['load_before'])}); "
         f"Python {r['machine']['python']}.", "", *rows, "",
         f"Decision log lines written: {r['decision_log_lines']:,}. /healthz after: {r['healthz_after']}.", ""])
@@ -236,16 +267,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=50_000)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--batch-requests", type=int, default=10_000)
-    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--batch-sizes", type=lambda t: [int(x) for x in t.split(",")], default=[50, 10],
+                        help="one batch phase per size (default 50,10)")
     parser.add_argument("--reloads", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="a few hundred requests (smoke test)")
-    parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="where serve_load.json/.md go (default benchmarks/results; with --quick: nowhere)")
     args = parser.parse_args(argv)
     if args.quick:
-        args.requests, args.batch_requests, args.batch_size, args.reloads = 300, 60, 10, 2
+        args.requests, args.batch_requests, args.batch_sizes, args.reloads = 300, 60, [10], 2
     result = run(args)
     print(json.dumps(result, ensure_ascii=False, indent=2))
-    if not args.quick:
+    if args.results is None and not args.quick:
+        args.results = ROOT / "benchmarks" / "results"
+    if args.results is not None:
         args.results.mkdir(parents=True, exist_ok=True)
         (args.results / "serve_load.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
         (args.results / "serve_load.md").write_text(_markdown(result))
