@@ -147,14 +147,22 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _get(port: int, path: str) -> dict[str, Any]:
+def _get(port: int, path: str) -> Any:
     import http.client
 
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     conn.request("GET", path)
-    body = json.loads(conn.getresponse().read())
+    raw = conn.getresponse().read()
     conn.close()
-    return body
+    return json.loads(raw) if path != "/metrics" else raw.decode()
+
+
+def _log_counters(port: int) -> tuple[float, float, float]:
+    """(fsyncs, seconds in fsync, lines) of the decision log, from /metrics."""
+    values = {ln.split()[0]: float(ln.split()[1]) for ln in _get(port, "/metrics").splitlines()
+              if ln.startswith("pia_policy_decision_log_")}
+    return (values["pia_policy_decision_log_fsyncs_total"], values["pia_policy_decision_log_fsync_seconds_total"],
+            values["pia_policy_decision_log_lines_total"])
 
 
 def _wait_reloads(port: int, want: int, seconds: float = 30.0) -> int:
@@ -191,9 +199,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     env = {**os.environ, "PIA_POLICY_LANG": "en"}
     server_err = work / "server.err"
     with open(server_err, "w") as err:
+        log_args = ["--decision-log", str(work / "log")] if args.decision_log else []
         proc = subprocess.Popen([sys.executable, "-m", "pia_policy", "serve", "--port", "0", "--policy",
-                                 str(policy_dir), "--decision-log", str(work / "log"), "--reload-interval", "0.2"],
-                                stderr=err, env=env)
+                                 str(policy_dir), *log_args, "--reload-interval", "0.2"], stderr=err, env=env)
     try:
         deadline = time.monotonic() + 60
         while "http://127.0.0.1:" not in server_err.read_text() and time.monotonic() < deadline:
@@ -216,11 +224,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         seen = 0
         for name, payloads in phases:
             server_cpu, client_cpu = _cpu_seconds(proc.pid), time.process_time()
+            log_before = _log_counters(port) if args.decision_log else (0.0, 0.0, 0.0)
             phase = asyncio.run(_phase(port, payloads, args.connections, args.reloads, reload))
             server_cpu, client_cpu = _cpu_seconds(proc.pid) - server_cpu, time.process_time() - client_cpu
             phase["server_cpu_s"], phase["client_cpu_s"] = round(server_cpu, 2), round(client_cpu, 2)
             phase["decisions_per_server_cpu_s"] = round(phase["decisions"] / server_cpu, 1)
             phase["server_cpu_share"] = round(server_cpu / phase["wall_s"], 2)
+            if args.decision_log:
+                syncs, sync_s, lines = (b - a for a, b in zip(log_before, _log_counters(port)))
+                phase["fsyncs"], phase["fsync_mean_ms"] = int(syncs), round(sync_s / syncs * 1000, 2)
+                phase["lines_per_fsync"] = round(lines / syncs, 1)
+            else:
+                phase["fsyncs"], phase["fsync_mean_ms"], phase["lines_per_fsync"] = 0, 0.0, 0.0
             total_seen = _wait_reloads(port, seen + phase["reloads_triggered"])
             phase["reloads_seen_by_healthz"], seen = total_seen - seen, total_seen
             results[name] = phase
@@ -235,7 +250,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_before": os.getloadavg()},
         "settings": {"connections": args.connections, "batch_sizes": args.batch_sizes, "reloads": args.reloads,
-                     "pool_distinct_bodies": len(_pool()), "decision_log": True, "reload_interval_s": 0.2},
+                     "pool_distinct_bodies": len(_pool()), "decision_log": args.decision_log, "reload_interval_s": 0.2},
         "phases": results, "healthz_after": {k: health[k] for k in ("status", "reloads", "versions")},
         "decision_log_lines": log_lines,
         "goal": {"decisions_per_s": GOAL_DECISIONS_PER_S, "p99_ms": GOAL_P99_MS},
@@ -244,17 +259,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _markdown(r: dict[str, Any]) -> str:
     rows = ["| phase | requests | decisions | wall | requests/s | decisions/s | p50 | p99 | max | errors | "
-            "reloads (triggered / seen) | server CPU (share of a core) | decisions per server CPU-second |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"]
+            "reloads (triggered / seen) | server CPU (share of a core) | decisions per server CPU-second | "
+            "fsyncs | mean fsync | lines per fsync |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
     for name, p in r["phases"].items():
         rows.append(f"| {name} | {p['requests']:,} | {p['decisions']:,} | {p['wall_s']} s | {p['requests_per_s']:,} | "
                     f"{p['decisions_per_s']:,} | {p['p50_ms']} ms | {p['p99_ms']} ms | {p['max_ms']} ms | "
                     f"{p['errors']} | {p['reloads_triggered']} / {p['reloads_seen_by_healthz']} | "
-                    f"{p['server_cpu_s']} s ({p['server_cpu_share']}) | {p['decisions_per_server_cpu_s']:,} |")
+                    f"{p['server_cpu_s']} s ({p['server_cpu_share']}) | {p['decisions_per_server_cpu_s']:,} | "
+                    f"{p['fsyncs']:,} | {p['fsync_mean_ms']} ms | {p['lines_per_fsync']} |")
     s = r["settings"]
     return "\n".join([
         f"# `pia-policy serve` load test ({r['when_utc']} UTC)", "",
-        f"{s['connections']} keep-alive connections on 127.0.0.1, decision log on (fsync per group), "
+        f"{s['connections']} keep-alive connections on 127.0.0.1, "
+        f"decision log {'on (fsync per group)' if s['decision_log'] else 'off'}, "
         f"reload interval {s['reload_interval_s']} s, {s['pool_distinct_bodies']} distinct bodies, "
         f"batch sizes {', '.join(map(str, s['batch_sizes']))}; {r['machine']['cpus']} CPUs shared by client and server "
         f"(load average before: {', '.join(f'{x:.1f}' for x in r['machine']['load_before'])}); "
@@ -270,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-sizes", type=lambda t: [int(x) for x in t.split(",")], default=[50, 10],
                         help="one batch phase per size (default 50,10)")
     parser.add_argument("--reloads", type=int, default=10)
+    parser.add_argument("--no-decision-log", dest="decision_log", action="store_false",
+                        help="serve without --decision-log (results go to serve_load_no_log.*)")
     parser.add_argument("--quick", action="store_true", help="a few hundred requests (smoke test)")
     parser.add_argument("--results", type=Path, default=None,
                         help="where serve_load.json/.md go (default benchmarks/results; with --quick: nowhere)")
@@ -282,8 +302,9 @@ def main(argv: list[str] | None = None) -> int:
         args.results = ROOT / "benchmarks" / "results"
     if args.results is not None:
         args.results.mkdir(parents=True, exist_ok=True)
-        (args.results / "serve_load.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-        (args.results / "serve_load.md").write_text(_markdown(result))
+        stem = "serve_load" if args.decision_log else "serve_load_no_log"
+        (args.results / f"{stem}.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+        (args.results / f"{stem}.md").write_text(_markdown(result))
     failed = any(p["errors"] or p["reloads_seen_by_healthz"] < p["reloads_triggered"] for p in result["phases"].values())
     return 1 if failed else 0
 

@@ -292,6 +292,8 @@ def create_app(service: Service) -> FastAPI:
             gauges["pia_policy_decision_log_lines_total"] = ("Decision log lines written and fsynced.",
                                                              log.lines_written)
             gauges["pia_policy_decision_log_fsyncs_total"] = ("Decision log fsync calls (one per group).", log.syncs)
+            gauges["pia_policy_decision_log_fsync_seconds_total"] = ("Time spent in fsync of the decision log.",
+                                                                     log.sync_seconds)
             gauges["pia_policy_decision_log_errors_total"] = ("Decision log writes that failed.", log.errors)
         return PlainTextResponse(service.metrics.render(gauges), media_type="text/plain; version=0.0.4")
 

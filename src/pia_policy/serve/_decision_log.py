@@ -15,6 +15,7 @@ import json
 import os
 import queue
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -48,6 +49,7 @@ class DecisionLog:
         self._day: dt.date | None = None
         self.lines_written = 0
         self.syncs = 0
+        self.sync_seconds = 0.0
         self.errors = 0
         self._thread = threading.Thread(target=self._run, name="pia-decision-log", daemon=True)
         self._thread.start()
@@ -117,7 +119,9 @@ class DecisionLog:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
+            started = time.perf_counter()
             os.fsync(fd)
+            self.sync_seconds += time.perf_counter() - started
             self.lines_written += sum(len(records) for records, _ in pending)
             self.syncs += 1
         except Exception as exc:  # noqa: BLE001 - every waiting request gets the error (503), the writer goes on
