@@ -85,7 +85,7 @@ def test_reply_days_and_sender_reach_the_notices(tmp_path: Path) -> None:
     default = tmp_path / "default"
     assert main(["audit", str(data), "--as-of", AS_OF, "--out", str(default)]) == 0
     html = _notice(default)
-    assert "回答期限：令和7年12月15日 (2025-12-15)" in html and "情報セキュリティ管理者" in html
+    assert "回答期限：令和7年12月15日 (2025-12-15)" in html and "システム責任者" in html
 
 
 def test_reply_days_and_sender_from_config_and_cli_over_config(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ def test_notice_is_addressed_cites_and_sets_the_deadline(tmp_path: Path, sample_
     _, notices = _notice(tmp_path, sample_findings)
     html = notices["notices/中央区健康課.html"]
     assert "中央区健康課　所属長　様" in html
-    assert "情報セキュリティ管理者" in html  # 発信者 (default)
+    assert '<p class="sender">システム責任者</p>' in html  # 発信者 (default): III-3 リスク2 gives them the notice
     assert rules.get("LONG_SESSION").basis in html and "III-3 リスク2" in html and "使用の記録" in html
     assert rules.get("ACCOUNT_NOT_REVOKED").basis in html
     assert "利用目的" in html  # what the department must report
@@ -47,7 +47,7 @@ def test_reply_days_and_sender_are_configurable(tmp_path: Path, sample_findings)
     _, notices = _notice(tmp_path, sample_findings, reply_days=30, sender="保健福祉局 情報化推進担当課長")
     html = notices["notices/美浜区市民総合窓口課.html"]
     assert 'data-reply-by="2025-05-02"' in html and "令和7年5月2日 (2025-05-02)" in html
-    assert "保健福祉局 情報化推進担当課長" in html and "情報セキュリティ管理者" not in html
+    assert '<p class="sender">保健福祉局 情報化推進担当課長</p>' in html and ">システム責任者<" not in html
 
 
 def test_no_subject_or_person_ids_in_notices(tmp_path: Path) -> None:
@@ -133,3 +133,29 @@ def test_audit_date_from_as_of_else_audit_time_in_jst() -> None:
     # 15:00 UTC is 00:00 JST of the next day; one second earlier is still the same day
     assert audit_date({"audit_time": "2025-04-01T15:00:00Z"}).isoformat() == "2025-04-02"
     assert audit_date({"audit_time": "2025-04-01T14:59:59Z"}).isoformat() == "2025-04-01"
+
+
+def test_notice_wording_follows_the_source(tmp_path: Path) -> None:
+    import re
+
+    findings = [make_finding("ACCOUNT_NOT_REVOKED", account_id="r1"), make_finding("ACCOUNT_DORMANT", account_id="d1"),
+                make_finding("LONG_SESSION", account_id="l1")]
+    _, notices = _notice(tmp_path, findings)
+    (html,) = notices.values()
+    sections = {m.group(1): m.group(2) for m in re.finditer(r'<section class="rule" data-rule="(\w+)">(.*?)</section>',
+                                                             html, re.S)}
+    # 失効管理 allows no exception: no invitation to keep the ID
+    revoke = sections["ACCOUNT_NOT_REVOKED"]
+    assert "失効させ" in revoke and "引き続き必要" not in revoke and "継続が必要" not in revoke
+    assert "回答<br><small>（失効日）</small>" in revoke
+    # ACCOUNT_DORMANT is city policy: it must not claim the assessment as its basis
+    dormant = sections["ACCOUNT_DORMANT"].split('<p class="basis">')[0]
+    assert "市の運用" in dormant and "評価書に基づき" not in dormant and "評価書のアクセス権限の管理に基づき" not in dormant
+    assert "市の運用" in sections["LONG_SESSION"]
+    # 別添3 is the change record, not a part of the 評価書 the notice relies on
+    assert "評価書（別添3" not in html and "全項目評価書（III 特定個人情報ファイルの取扱いプロセス" in html
+
+
+def test_issuer_remedy_says_issue_again() -> None:
+    assert rules.get("ACCOUNT_ISSUER_INVALID").remedy_ja.endswith("IDを発行し直す")
+    assert "再発効" not in rules.get("ACCOUNT_ISSUER_INVALID").remedy_ja

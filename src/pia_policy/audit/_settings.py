@@ -171,7 +171,7 @@ class AuditSettings(BaseModel):
         None, description=f"DuckDB memory limit, spills beyond it (default {DEFAULT_DUCKDB_MEMORY_LIMIT})",
         json_schema_extra=_valid(*_MEMORY_VALID))
     reply_days: Count = Field(14, ge=1, le=365, description="notices: reply deadline, days after the audit date")
-    notice_sender: Text | None = Field(None, description="notices: sender (発信者), default 情報セキュリティ管理者")
+    notice_sender: Text | None = Field(None, description="notices: sender (発信者), default システム責任者")
     reports: bool = Field(True, description="write report.html and notices/ besides the SPEC files")
     state: Text | None = Field(
         None, description="continue earlier nights (SPEC §8): a SQLite file (created 0600) or a postgresql:// URL")
@@ -300,7 +300,7 @@ def read_config(path: Path | str) -> dict[str, Any]:
     mapping = "vendor.toml"
     duckdb_memory_limit = "512MB"   # DuckDB spills to a temporary directory beyond it
     reply_days = 14         # notices: reply deadline, days after the audit date
-    notice_sender = "情報セキュリティ管理者"   # notices: 発信者
+    notice_sender = "システム責任者"   # notices: 発信者 (default: the システム責任者, III-3 リスク2)
     file_mode = "640"       # octal; never world-writable
     ```
     """

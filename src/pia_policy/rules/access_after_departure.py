@@ -23,7 +23,8 @@ RULE = Rule(
     id="ACCESS_AFTER_DEPARTURE",
     severity="critical",
     scope="event",
-    basis="別添3 III-3 リスク2（元職員等による不正使用）; 参考 別紙2 R5（元派遣社員による持ち出し）",
+    basis=("別添3 III-3 リスク2（「権限のない者（元職員、アクセス権限のない職員等）によって不正に使用されるリスク」）;"
+           " 参考 別紙2 R5 不正目的の事案（運用保守業務従事者（元派遣社員）による持ち出し）"),
     title_ja="異動・退職後のアクセス",
     title_en="Access after the holder left the department",
     remedy_ja="当該IDを失効させ、異動・退職後の利用について所属長から報告を求める",

@@ -40,8 +40,8 @@ RULE = Rule(
     basis="別添3 III-3 リスク2 アクセス権限の発効・失効の管理（発効管理）; 自己発効の禁止は市の運用",
     title_ja="発効手続が正しくないID",
     title_en="Account issued or approved improperly",
-    remedy_ja="発効の手続を確認し、正しい発効者・承認者による再発効を行う",
-    remedy_en="Check the issuing procedure and have the ID re-issued by the right issuer or approver",
+    remedy_ja="発効の手続を確認し、正しい発効者・承認者によりIDを発行し直す",
+    remedy_en="Check the issuing procedure and have the right issuer or approver issue the ID again",
     requires=('officers.csv',),
     sql=_sql,
 )

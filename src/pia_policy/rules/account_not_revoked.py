@@ -26,7 +26,8 @@ RULE = Rule(
     id="ACCOUNT_NOT_REVOKED",
     severity="high",
     scope="account",
-    basis="別添3 III-3 リスク2 アクセス権限の発効・失効の管理（失効管理）",
+    basis=("別添3 III-3 リスク2 アクセス権限の発効・失効の管理（失効管理:「権限を有していた職員の異動／退職が生じた際には"
+           "アクセス権限を更新し、当該ユーザIDを失効させる。」）; 7日の猶予は市の運用"),
     title_ja="異動・退職後に失効していないID",
     title_en="Account not revoked after the holder left",
     remedy_ja="当該IDを失効させる",

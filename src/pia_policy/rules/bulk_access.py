@@ -28,7 +28,9 @@ RULE = Rule(
     id="BULK_ACCESS",
     severity="high",
     scope="independent",
-    basis="別添3 III-3 リスク3（事務外使用）; 参考 別紙2 R5; 閾値は市の運用",
+    basis=("別添3 III-3 リスク3（従業者が事務外で使用するリスク）; 参考 別紙2 R5 不正目的の事案（「コールセンタシステムの"
+           "運用保守業務従事者（元派遣社員）が顧客データが保管されているサーバにアクセスし、不正に約5万人の個人情報を"
+           "持ち出していた」）; 500人/日の閾値は市の運用"),
     title_ja="大量の個人の記録へのアクセス",
     title_en="Access to an unusual number of people's records",
     remedy_ja="アクセスした記録と業務内容を照合し、事務外の利用がないか所属長に確認する",

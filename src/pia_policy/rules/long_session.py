@@ -30,7 +30,8 @@ RULE = Rule(
     id="LONG_SESSION",
     severity="medium",
     scope="independent",
-    basis="別添3 III-3 リスク2 特定個人情報の使用の記録（一定時間ログオンを継続した者）",
+    basis=("別添3 III-3 リスク2 特定個人情報の使用の記録（福祉システム:「特に一定時間ログオンを継続した者について、定期的に所属課あてに通知し、"
+           "利用目的等を報告させる」）; 他システムへの適用と10時間の閾値は市の運用"),
     title_ja="長時間のログオン継続",
     title_en="Long session",
     remedy_ja="所属課あてに通知し、利用目的等を報告させる",

@@ -20,7 +20,8 @@ RULE = Rule(
     id="MEDIA_EXPORT_UNAUTHORIZED",
     severity="critical",
     scope="event",
-    basis="別添3 III-3 リスク3（外部媒体へのコピーはシステム責任者等に限定）",
+    basis=("別添3 III-3 リスク3（福祉システム:「外部媒体へのデータのコピーを行える者はシステム責任者等に限定し」）;"
+           " 他システムへの適用は市の運用"),
     title_ja="権限のない者による外部媒体へのコピー",
     title_en="Copy to external media by an unauthorised person",
     remedy_ja="コピーした媒体を回収し、コピーの経緯と内容を調査する",

@@ -20,7 +20,8 @@ RULE = Rule(
     id="MY_NUMBER_WITHOUT_PERMISSION",
     severity="critical",
     scope="event",
-    basis="別添3 III-3 リスク3（標準システム: 個人番号利用事務の操作権限）; 他システムへの適用は市の運用",
+    basis=("別添3 III-3 リスク3（標準システム:「個人番号利用事務の操作権限が付与されていない職員等がログインした場合には、"
+           "個人番号の表示、検索、更新ができない機能を設けている」）; 印刷を表示と同じ扱いとすること、他システムへの適用は市の運用"),
     title_ja="個人番号利用事務の操作権限のない個人番号の利用",
     title_en="My Number use without the My Number permission",
     remedy_ja="当該IDの権限設定を見直し、個人番号を利用した理由を所属長から報告させる",
