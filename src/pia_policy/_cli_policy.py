@@ -1,4 +1,4 @@
-"""`pia-policy check-transfer | check-access | lint` (SPEC §6)."""
+"""`pia-policy check-transfer | check-access | check-issuance | lint` (SPEC §6)."""
 
 from __future__ import annotations
 
@@ -125,6 +125,38 @@ def _check_access(args: argparse.Namespace) -> int:
                             "at": _at_text(at)})
 
 
+def _roles_arg(text: str | None, valid: Iterable[str]) -> list[str]:
+    roles = [r.strip() for r in (text or "").split(",") if r.strip()]
+    options = sorted(set(valid))
+    for role in roles:
+        _choose(msg("役割", "role"), role, options)
+    return roles
+
+
+def _check_issuance(args: argparse.Namespace) -> int:
+    policy = _load_policy(args)
+    issuance = policy.issuance
+    if issuance is None:
+        raise _BadArgument(msg(f"発効方針がない: {policy.origin} に issuance_model.conf と issuance.csv を置く",
+                               f"no issuance policy: put issuance_model.conf and issuance.csv into {policy.origin}"))
+    system = _choose(msg("システム", "system"), args.system, sorted(set(SYSTEMS) | issuance.systems))
+    employment = _choose(msg("雇用区分", "employment"), args.employment, _EMPLOYMENTS)
+    action = _choose(msg("操作", "action"), args.action, ("issue", "revoke"))
+    named = {pl.values[i] for pl in issuance.lines for i in (3, 4)} - {"*"}
+    by_roles = _roles_arg(args.by_roles, set(_KNOWN_ROLES) | named)
+    approver_roles = _roles_arg(args.approver_roles, set(_KNOWN_ROLES) | named)
+    at = _at(policy, args.at)
+    common = dict(person_id=args.person, request_ref=args.request_ref, at=at)
+    if action == "issue":
+        decision = policy.check_issuance(system, employment, issued_by=args.by, approved_by=args.approved_by,
+                                         issuer_roles=by_roles, approver_roles=approver_roles, **common)
+    else:
+        decision = policy.check_revocation(system, employment, revoked_by=args.by, revoker_roles=by_roles, **common)
+    return _emit(decision, {"check": "issuance", "action": action, "system": system, "employment": employment,
+                            "by_roles": by_roles, "approver_roles": approver_roles,
+                            "request_ref": bool(args.request_ref), "at": _at_text(at)})
+
+
 def _lint(args: argparse.Namespace) -> int:
     from .policy import lint
 
@@ -138,7 +170,7 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    """Add check-transfer, check-access and lint to the `pia-policy` dispatcher."""
+    """Add check-transfer, check-access, check-issuance and lint to the `pia-policy` dispatcher."""
     p = subparsers.add_parser("check-transfer", help="may the holder transfer to DEPARTMENT for PURPOSE?")
     p.add_argument("--department", required=True, help="recipient department (移転先), e.g. 中央区健康課")
     p.add_argument("--purpose", required=True, help="purpose code (別紙1), e.g. shoni_shitei_iryohi")
@@ -161,6 +193,21 @@ def register(subparsers: Any) -> None:
     a.add_argument("--at", default=None, help="time (ISO 8601; naive = JST; default now)")
     a.add_argument("--policy", default=None)
     a.set_defaults(func=lambda ns: _run(_check_access, ns))
+
+    i = subparsers.add_parser("check-issuance",
+                              help="may an ID on SYSTEM be issued (or revoked) this way? (policies/issuance.csv)")
+    i.add_argument("--system", required=True, help=" | ".join(SYSTEMS) + " (or a system of the issuance policy)")
+    i.add_argument("--employment", default="regular", help=" | ".join(_EMPLOYMENTS))
+    i.add_argument("--action", default="issue", help="issue | revoke")
+    i.add_argument("--by-roles", default="", help="officer roles of the issuer / revoker on SYSTEM, comma-separated")
+    i.add_argument("--approver-roles", default="", help="officer roles of the approver on SYSTEM, comma-separated")
+    i.add_argument("--person", default=None, help="person_id of the account's holder")
+    i.add_argument("--by", default=None, help="person_id of the issuer / revoker (same as --person: own account)")
+    i.add_argument("--approved-by", default=None, help="person_id of the approver")
+    i.add_argument("--request-ref", default=None, help="the department's request (申請) on file")
+    i.add_argument("--at", default=None, help="time (ISO 8601; naive = JST; default now)")
+    i.add_argument("--policy", default=None)
+    i.set_defaults(func=lambda ns: _run(_check_issuance, ns))
 
     lint_p = subparsers.add_parser("lint", help="check a policy directory")
     lint_p.add_argument("--policy", default=None)

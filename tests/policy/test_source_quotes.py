@@ -33,6 +33,8 @@ def source() -> str:
 def _citations(policy: Policy) -> list[tuple[str, str]]:
     out = [(f"rule {r.id}", r.basis) for r in rules.all_rules()]
     out += [(f"[lines.{k}]", v.get("citation", "")) for k, v in policy.metadata.get("lines", {}).items()]
+    out += [(f"[issuance_lines.{k}]", v.get("citation", ""))
+            for k, v in policy.metadata.get("issuance_lines", {}).items()]
     for name, entry in policy.metadata.get("readings", {}).items():
         out += [(f"[readings.{name}]", ref) for ref in entry["source"]]
     return out

@@ -30,6 +30,8 @@ from .. import rules as rules_mod
 from ..models import JST_OFFSET, SCHEMA_VERSION, SEVERITIES, AccessRequest, Evidence, Finding
 from ..rules import PRECEDENCE, RuleContext
 from ..rules._portable import jst_day
+from ..policy._source import ISSUANCE_POLICY_FILE
+from ..rules.account_issuer_invalid import ISSUANCE_LINES_COLUMNS
 from ._calendar import calendar_table
 
 __all__ = ["SCHEMA_VERSION", "EngineResult", "run_engine", "finding_id", "iso_jst", "OFFICER_ROLES"]
@@ -142,12 +144,28 @@ def _has(present: Any, name: str) -> bool:
     return name in present
 
 
+def _with_policy_files(present: Any, policy: Any) -> Any:
+    """``present`` plus the policy's optional files a rule may require (``issuance.csv``)."""
+    if present is None or getattr(policy, "issuance", None) is None:
+        return present
+    if isinstance(present, dict):
+        return {**present, ISSUANCE_POLICY_FILE: True}
+    return set(present) | {ISSUANCE_POLICY_FILE}
+
+
 def _create_support_tables(con: duckdb.DuckDBPyConnection, policy: Any, as_of_utc: dt.datetime) -> None:
     con.execute("CREATE OR REPLACE TABLE policy_versions (version VARCHAR, from_at TIMESTAMP, to_at TIMESTAMP)")
     # Open bounds become far-away instants so that the lookup is a plain range join.
     rows = [(str(v), f or _DAWN, t or _DUSK) for v, f, t in policy.version_table()]
     if rows:
         con.executemany("INSERT INTO policy_versions VALUES (?, ?, ?)", rows)
+    # The issuance policy (policies/issuance.csv) as a relation: ACCOUNT_ISSUER_INVALID matches it in SQL.
+    cols = ", ".join(f"{c} VARCHAR" for c in ISSUANCE_LINES_COLUMNS)
+    con.execute(f"CREATE OR REPLACE TABLE issuance_lines ({cols})")
+    issuance = getattr(policy, "issuance", None)
+    if issuance is not None and issuance.lines:
+        marks = ", ".join("?" for _ in ISSUANCE_LINES_COLUMNS)
+        con.executemany(f"INSERT INTO issuance_lines VALUES ({marks})", issuance.table())
     con.execute("CREATE OR REPLACE TABLE business_departments (department VARCHAR)")
     depts = sorted(policy.business_departments)
     if depts:
@@ -448,6 +466,7 @@ def run_engine(
     say("decisions_joined", distinct_requests=distinct, seconds=timings["decisions"])
     t1 = time.perf_counter()
     ctx = RuleContext(as_of_utc=_ts_literal(as_of_utc), params=dict(params))
+    present = _with_policy_files(present, policy)
     run, skipped = _run_rules(con, ctx, present, say, execute)
     if after_rules is not None:
         after_rules(con)

@@ -19,6 +19,7 @@ from ._source import (
     default_policy_dir,
     holder_departments_from,
     model_arity,
+    policy_csv_files,
     parse_model,
     read_csv_lines,
     _versions,
@@ -108,7 +109,7 @@ def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | 
     # CSV
     arity = model_arity(sections)
     lines: list[PolicyLine] = []
-    for csv_path in sorted(directory.glob("*.csv")):
+    for csv_path in policy_csv_files(directory):
         errors: list[PolicyError] = []
         try:
             text = csv_path.read_text(encoding="utf-8-sig")

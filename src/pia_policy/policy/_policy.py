@@ -13,7 +13,7 @@ import casbin
 
 from .. import rules
 from .._i18n import msg
-from ..models import ACTIONS, JST, RESOURCES, SYSTEMS, AccessRequest, Account, Decision, Officer
+from ..models import ACTIONS, JST, JST_OFFSET, RESOURCES, SYSTEMS, AccessRequest, Account, Decision, Officer
 from ._decide import decide as _decide
 from ._domain import PERMISSIONS, known_departments
 from ._engine import (
@@ -25,6 +25,7 @@ from ._engine import (
     is_canonical_matcher,
 )
 from ._query import transfer_purposes, transfer_recipients
+from ._issuance import IssuancePolicy, IssuanceRequest, citation_of, read_issuance
 from ._source import (
     PolicyLine,
     PolicySource,
@@ -101,6 +102,7 @@ class _State:
     affairs: frozenset[str] = frozenset()
     purposes: frozenset[str] = frozenset()
     version_ids: frozenset[str] = frozenset()
+    issuance: IssuancePolicy | None = None
     cache: dict[tuple[Any, ...], Decision] = field(default_factory=dict)
     starts: list[dt.datetime] = field(default_factory=list)
     ends: list[dt.datetime | None] = field(default_factory=list)
@@ -149,8 +151,9 @@ def _build_state(source: PolicySource, holder_departments: Iterable[str] | None)
     matcher = sections["matchers"]["m"][0]
     compiled: Evaluator = CompiledPolicy(lines) if is_canonical_matcher(matcher) else reference
     business = _business_departments(lines, holders)
+    issuance = read_issuance(source.directory) if source.directory is not None else None
     return _State(source, lines, vocab, compiled, enforcer, reference,
-                  dict(source.metadata.get("lines", {})), business)
+                  dict(source.metadata.get("lines", {})), business, issuance=issuance)
 
 
 def _business_departments(lines: Sequence[PolicyLine], holders: frozenset[str]) -> frozenset[str]:
@@ -200,6 +203,21 @@ def _check_request(st: _State, *, department: str | None = None, action: str | N
     _check("事務・用途", "affair", affair, st.affairs | st.purposes)
     _check("移転先", "recipient department", recipient, st.departments)
     _check("移転方法", "method", method or None, st.vocab.transfer_methods)  # "" = no method
+
+
+def _roles_in_office(person: str | None, system: str, officers: Iterable[Officer], t: dt.datetime) -> frozenset[str]:
+    """Officer roles ``person`` holds for ``system`` at ``t`` (naive UTC; ``to`` is the first day out of office)."""
+    if person is None:
+        return frozenset()
+    return frozenset(o.role for o in officers if o.system == system and o.person_id == person
+                     and to_utc_naive(o.from_) <= t and (o.to is None or t < to_utc_naive(o.to)))
+
+
+def _requirement(pl: PolicyLine) -> str:
+    """An allow line as the conditions it sets (``by=system_owner`` ...), with its id."""
+    names = ("emp", "by", "appr", "req")
+    conds = [f"{n}={v}" for n, v in zip(names, pl.values[2:6]) if v != "*"]
+    return f"{' '.join(conds) or 'any'} ({pl.values[7]})"
 
 
 class Policy:
@@ -407,14 +425,73 @@ class Policy:
 
     def officer_roles(self, account: Account, officers: Iterable[Officer], at: Moment) -> frozenset[str]:
         """Officer roles the account's holder has in office for the account's system at ``at``."""
-        t = to_utc_naive(at)
-        out: set[str] = set()
-        for o in officers:
-            if o.system != account.system or account.person_id is None or o.person_id != account.person_id:
-                continue
-            if to_utc_naive(o.from_) <= t and (o.to is None or t < to_utc_naive(o.to)):
-                out.add(o.role)
-        return frozenset(out)
+        return _roles_in_office(account.person_id, account.system, officers, to_utc_naive(at))
+
+    # ---- account issuance and revocation (policies/issuance_model.conf + issuance.csv) ----------
+    @property
+    def issuance(self) -> IssuancePolicy | None:
+        """The issuance policy of the directory (None when it has no issuance files)."""
+        return self._state.issuance
+
+    def check_issuance(self, system: str, employment: str, *, person_id: str | None = None,
+                       issued_by: str | None = None, approved_by: str | None = None,
+                       request_ref: str | None = None, officers: Iterable[Officer] = (),
+                       issuer_roles: Iterable[str] | None = None, approver_roles: Iterable[str] | None = None,
+                       at: Moment | None = None) -> Decision:
+        """May ``issued_by`` issue (and ``approved_by`` approve) an ID on ``system`` for ``person_id``?
+
+        The officer roles of issuer and approver are those in office for ``system`` at ``at``
+        (from ``officers``), or ``issuer_roles``/``approver_roles`` as given. Judged by the
+        issuance policy with ``casbin.Enforcer`` (account screens, not log volumes).
+        """
+        t = to_utc_naive(at if at is not None else dt.datetime.now(JST))
+        by = frozenset(issuer_roles) if issuer_roles is not None else _roles_in_office(issued_by, system, officers, t)
+        appr = (frozenset(approver_roles) if approver_roles is not None
+                else _roles_in_office(approved_by, system, officers, t))
+        own = person_id is not None and person_id in (issued_by, approved_by)
+        return self._judge_issuance(IssuanceRequest(system, "issue", employment, by, appr, bool(request_ref), own), t)
+
+    def check_revocation(self, system: str, employment: str, *, person_id: str | None = None,
+                         revoked_by: str | None = None, request_ref: str | None = None,
+                         officers: Iterable[Officer] = (), revoker_roles: Iterable[str] | None = None,
+                         at: Moment | None = None) -> Decision:
+        """May ``revoked_by`` revoke the ID of ``person_id`` on ``system`` (``request_ref``: the department's request)?"""
+        t = to_utc_naive(at if at is not None else dt.datetime.now(JST))
+        by = frozenset(revoker_roles) if revoker_roles is not None else _roles_in_office(revoked_by, system, officers, t)
+        own = person_id is not None and person_id == revoked_by
+        return self._judge_issuance(IssuanceRequest(system, "revoke", employment, by, frozenset(),
+                                                    bool(request_ref), own), t)
+
+    def _judge_issuance(self, req: IssuanceRequest, t: dt.datetime) -> Decision:
+        st = self._state
+        if st.issuance is None:
+            raise ValueError(msg(f"方針 {self.origin} に発効方針 (issuance_model.conf, issuance.csv) がない",
+                                 f"the policy {self.origin} has no issuance policy (issuance_model.conf, issuance.csv)"))
+        _check("システム", "system", req.system, sorted(set(SYSTEMS) | st.issuance.systems), optional=False)
+        _check("雇用区分", "employment", req.employment, ("regular", "non_regular", "contractor"), optional=False)
+        try:
+            version = self._version_at(st, t + JST_OFFSET).id
+        except ValueError:
+            version = ""
+        ok, line = st.issuance.enforce(req)
+        lid = line[7] if line else None
+        verb_ja, verb_en = ("発効", "issue") if req.action == "issue" else ("失効", "revoke")
+        if ok:
+            return Decision(allowed=True, rule=None, version=version, basis=citation_of(st.source.metadata, lid or ""),
+                            matched=lid, explanation=msg(f"許可: 発効方針の {lid} に該当", f"allowed by issuance line {lid}"))
+        rule = rules.get("ACCOUNT_ISSUER_INVALID")
+        if lid is not None:  # a deny line
+            why = msg(f"発効方針 {lid} により{verb_ja}できない（本人による{verb_ja}・承認）",
+                      f"issuance line {lid} denies it (own account)")
+            basis = citation_of(st.source.metadata, lid)
+        else:
+            needs = st.issuance.requirements(req.system, req.action, req.employment)
+            wanted = "; ".join(_requirement(pl) for pl in needs) or msg("該当する許可行なし", "no allow line")
+            why = msg(f"{req.system} の{verb_ja}の要件を満たさない（必要: {wanted}）",
+                      f"does not meet what a {verb_en} on {req.system} needs ({wanted})")
+            basis = "; ".join(dict.fromkeys(citation_of(st.source.metadata, pl.values[7]) for pl in needs)) or rule.basis
+        return Decision(allowed=False, rule=rule.id, version=version, basis=basis, remedy=rule.remedy_ja,
+                        matched=lid, explanation=why)
 
     def check_access(self, account: Account, action: str, resource: str | None, affair: str | None = None,
                      at: Moment | None = None, *, recipient_department: str | None = None,

@@ -29,6 +29,7 @@ __all__ = [
     "model_arity",
     "check_matcher",
     "holder_departments_from",
+    "policy_csv_files",
 ]
 
 #: Functions a matcher may call besides the role functions (g, g2, ...) declared by the model.
@@ -231,6 +232,16 @@ def _versions(meta: dict[str, Any], file: str) -> list[PolicyVersion]:
     return sorted(versions, key=lambda v: v.in_force_from)
 
 
+#: The issuance policy's CSV (policy/_issuance.py): another model, not read as access policy lines.
+ISSUANCE_POLICY_FILE = "issuance.csv"
+OTHER_MODEL_CSV: frozenset[str] = frozenset({ISSUANCE_POLICY_FILE})
+
+
+def policy_csv_files(directory: Path) -> list[Path]:
+    """The access policy's CSV files of a directory, in name order (other models' files aside)."""
+    return [p for p in sorted(directory.glob("*.csv")) if p.name not in OTHER_MODEL_CSV]
+
+
 def read_source(path: str | Path | None = None, *, lines: Iterable[PolicyLine] | None = None) -> PolicySource:
     """Read a policy directory. ``lines`` replaces the CSV files (policies kept in a database)."""
     directory = Path(path) if path is not None else default_policy_dir()
@@ -255,7 +266,7 @@ def read_source(path: str | Path | None = None, *, lines: Iterable[PolicyLine] |
     files: list[str] = []
     if lines is None:
         collected: list[PolicyLine] = []
-        for csv_path in sorted(directory.glob("*.csv")):
+        for csv_path in policy_csv_files(directory):
             files.append(str(csv_path))
             try:
                 text = csv_path.read_text(encoding="utf-8-sig")
