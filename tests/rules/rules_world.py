@@ -33,6 +33,10 @@ _SCHEMA = {
     "terminals": "terminal_id VARCHAR, department VARCHAR",
     "approvals": "approval_id VARCHAR, account_id VARCHAR, from_at TIMESTAMP, to_at TIMESTAMP, "
     "approved_by VARCHAR, witness VARCHAR",
+    "pledges": "person_id VARCHAR, signed_at TIMESTAMP, submitted_to VARCHAR",
+    "consultations": "recipient_department VARCHAR, purpose VARCHAR, agreed_at TIMESTAMP",
+    "contractor_roster": "person_id VARCHAR, role VARCHAR, from_at TIMESTAMP, to_at TIMESTAMP",
+    "log_archive": "system VARCHAR, from_at TIMESTAMP, to_at TIMESTAMP",
 }
 _COLUMNS = {t: [c.strip().split()[0] for c in s.split(",")] for t, s in _SCHEMA.items()}
 
@@ -134,6 +138,22 @@ class World:
                  witness: str | None = "P-WITNESS") -> None:
         n = len(self.rows["approvals"]) + 1
         self.rows["approvals"].append((f"A{n}", account_id, utc(from_), utc(to), approved_by, witness))
+
+    def pledge(self, person_id: str, signed_at: str, submitted_to: str | None = "所属長") -> None:
+        self.present.add("pledges.csv")
+        self.rows["pledges"].append((person_id, utc(signed_at), submitted_to))
+
+    def consultation(self, recipient_department: str, purpose: str, agreed_on: str) -> None:
+        self.present.add("consultations.csv")
+        self.rows["consultations"].append((recipient_department, purpose, utc(agreed_on)))
+
+    def roster(self, person_id: str, from_: str, to: str | None = None, role: str = "worker") -> None:
+        self.present.add("contractor_roster.csv")
+        self.rows["contractor_roster"].append((person_id, role, utc(from_), utc(to)))
+
+    def archive(self, system: str, from_: str, to: str) -> None:
+        self.present.add("log_archive.csv")
+        self.rows["log_archive"].append((system, utc(from_), utc(to)))
 
     def run(self, **thresholds: Any) -> list[Finding]:
         con = duckdb.connect()

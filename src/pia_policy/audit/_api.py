@@ -298,6 +298,8 @@ def audit(
                                 "rerun": night.base.rerun, "open_per_night": night.open_per_night()}
             summary["lifecycle"] = night.summary["lifecycle"]
             summary["systems_silent"] = night.summary["systems_silent"]
+        if result.log_retention is not None:  # log_archive.csv given: III-4「5年間保存」 coverage
+            summary["log_retention"] = result.log_retention
         out_path: Path | None = None
         if out is not None:
             if display is not None:

@@ -32,6 +32,7 @@ from ..rules import PRECEDENCE, RuleContext
 from ..rules._portable import jst_day
 from ..policy._source import ISSUANCE_POLICY_FILE
 from ..rules.account_issuer_invalid import ISSUANCE_LINES_COLUMNS
+from ..rules.log_retention_short import retention_gaps
 from ._calendar import calendar_table
 
 __all__ = ["SCHEMA_VERSION", "EngineResult", "run_engine", "finding_id", "iso_jst", "OFFICER_ROLES"]
@@ -64,6 +65,8 @@ class EngineResult:
     timings: dict[str, float] = field(default_factory=dict)
     #: Statements that needed more memory than the limit: ``{"step", "memory_limit"}`` each.
     memory_raised: list[dict[str, Any]] = field(default_factory=list)
+    #: The log archive's coverage of the retention period (only when log_archive.csv was given).
+    log_retention: dict[str, Any] | None = None
 
 
 def finding_id(rule: str, system: str | None, account_id: str | None) -> str:
@@ -166,6 +169,10 @@ def _create_support_tables(con: duckdb.DuckDBPyConnection, policy: Any, as_of_ut
     if issuance is not None and issuance.lines:
         marks = ", ".join("?" for _ in ISSUANCE_LINES_COLUMNS)
         con.executemany(f"INSERT INTO issuance_lines VALUES ({marks})", issuance.table())
+    con.execute("CREATE OR REPLACE TABLE holder_departments (department VARCHAR)")
+    holders = sorted(policy.holder_departments)
+    if holders:
+        con.executemany("INSERT INTO holder_departments VALUES (?)", [(d,) for d in holders])
     con.execute("CREATE OR REPLACE TABLE business_departments (department VARCHAR)")
     depts = sorted(policy.business_departments)
     if depts:
@@ -471,6 +478,7 @@ def run_engine(
     if after_rules is not None:
         after_rules(con)
     findings = _aggregate(con)
+    retention = _log_retention(con, ctx) if "LOG_RETENTION_SHORT" in run else None
     timings["rules"] = round(time.perf_counter() - t1, 4)
     versions = [
         r[0] for r in con.execute(
@@ -486,4 +494,22 @@ def run_engine(
         distinct_requests=distinct,
         timings=timings,
         memory_raised=execute.raised,
+        log_retention=retention,
     )
+
+
+def _log_retention(con: duckdb.DuckDBPyConnection, ctx: RuleContext) -> dict[str, Any]:
+    """Per system: is the retention period (III-4「5年間保存」) covered by log_archive, and which stretches are not."""
+    years = int(ctx.params.get("retention_years", 5))
+    audit = dt.datetime.fromisoformat(ctx.as_of_utc)
+    try:
+        need = audit.replace(year=audit.year - years)
+    except ValueError:  # 29 February
+        need = audit.replace(year=audit.year - years, day=28)
+    systems = [r[0] for r in con.execute(
+        "SELECT DISTINCT system FROM events UNION SELECT DISTINCT system FROM log_archive ORDER BY 1").fetchall()]
+    report: dict[str, Any] = {s: {"covered": True, "missing": []} for s in systems}
+    for system, gap_from, gap_to in con.execute(f"SELECT * FROM ({retention_gaps(ctx)}) ORDER BY 1, 2").fetchall():
+        report[system]["covered"] = False
+        report[system]["missing"].append({"from": iso_jst(gap_from), "to": iso_jst(gap_to)})
+    return {"years": years, "required_from": iso_jst(need), "systems": report}

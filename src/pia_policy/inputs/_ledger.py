@@ -121,6 +121,33 @@ LEDGERS: tuple[LedgerSpec, ...] = (
             ("witness", "witness", "s"),
         ),
     ),
+    # Optional inputs of the issue-13 duties (README "Duties with an optional input").
+    LedgerSpec(
+        "pledges.csv",
+        "pledges",
+        False,
+        (("person_id", "person_id", "r"), ("signed_at", "signed_at", "T"), ("submitted_to", "submitted_to", "s")),
+    ),
+    LedgerSpec(
+        "consultations.csv",
+        "consultations",
+        False,
+        (("recipient_department", "recipient_department", "D"), ("purpose", "purpose", "r"),
+         ("agreed_on", "agreed_at", "T")),
+    ),
+    LedgerSpec(
+        "contractor_roster.csv",
+        "contractor_roster",
+        False,
+        (("person_id", "person_id", "r"), ("role", "role", "e:manager|worker"), ("from", "from_at", "T"),
+         ("to", "to_at", "t")),
+    ),
+    LedgerSpec(
+        "log_archive.csv",
+        "log_archive",
+        False,
+        (("system", "system", f"E:{_SYS}"), ("from", "from_at", "T"), ("to", "to_at", "T")),
+    ),
 )
 
 

@@ -10,9 +10,10 @@ import threading
 
 from ._base import Rule, RuleContext, Scope
 
-__all__ = ["Rule", "RuleContext", "Scope", "RULE_IDS", "PRECEDENCE", "all_rules", "get"]
+__all__ = ["Rule", "RuleContext", "Scope", "RULE_IDS", "SPEC_RULE_IDS", "DUTY_RULE_IDS", "PRECEDENCE", "all_rules",
+           "get"]
 
-#: Every rule id of SPEC §4, in the contract's table order.
+#: Every rule id: SPEC §4's nineteen in the contract's table order, then the optional-input duties.
 RULE_IDS: tuple[str, ...] = (
     "UNKNOWN_ACCOUNT",
     "ACCESS_AFTER_REVOCATION",
@@ -33,7 +34,17 @@ RULE_IDS: tuple[str, ...] = (
     "ACCOUNT_ISSUER_INVALID",
     "LOG_GAP",
     "LOG_SEQUENCE_GAP",
+    # issue 13: duties of the source that need an optional input (after SPEC §4's 19, precedence unchanged)
+    "PLEDGE_MISSING",
+    "TRANSFER_WITHOUT_CONSULTATION",
+    "CONTRACTOR_NOT_ON_ROSTER",
+    "LOG_RETENTION_SHORT",
 )
+
+#: The nineteen rules of SPEC §4 (they need only the SPEC §3 inputs).
+SPEC_RULE_IDS: tuple[str, ...] = RULE_IDS[:19]
+#: The duties that each need an optional input of their own (README "Duties with an optional input").
+DUTY_RULE_IDS: tuple[str, ...] = RULE_IDS[19:]
 
 #: "One event, one event-level finding": an event breaking several is charged to the first.
 PRECEDENCE: tuple[str, ...] = RULE_IDS[:11]
