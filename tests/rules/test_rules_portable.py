@@ -45,5 +45,5 @@ def test_catalogue_metadata_is_complete() -> None:
         assert r.scope in ("event", "independent", "account", "system")
     scopes = {r.id: r.scope for r in rules}
     assert {k for k, v in scopes.items() if v == "independent"} == {
-        "TERMINAL_NOT_AUTHORIZED", "LONG_SESSION", "BULK_ACCESS"}
-    assert {k for k, v in scopes.items() if v == "system"} == {"LOG_GAP", "LOG_SEQUENCE_GAP"}
+        "TERMINAL_NOT_AUTHORIZED", "LONG_SESSION", "BULK_ACCESS", "PLEDGE_MISSING", "CONTRACTOR_NOT_ON_ROSTER"}
+    assert {k for k, v in scopes.items() if v == "system"} == {"LOG_GAP", "LOG_SEQUENCE_GAP", "LOG_RETENTION_SHORT"}
