@@ -62,7 +62,9 @@ def test_clean_day_exit_0_and_outputs(tmp_path: Path) -> None:
     assert summary["policy"]["versions_used"] == ["2025-03-24"]
     assert summary["counts"]["events_evaluated"] == summary["breakdowns"]["events_by_day"]["2025-05-30"]
     skipped = {s["rule"]: s["missing"] for s in summary["rules_skipped"]}
-    assert skipped == {"CONTRACTOR_WITHOUT_APPROVAL": "approvals.csv", "TERMINAL_NOT_AUTHORIZED": "terminals.csv"}
+    assert skipped == {"CONTRACTOR_WITHOUT_APPROVAL": "approvals.csv", "TERMINAL_NOT_AUTHORIZED": "terminals.csv",
+                       "PLEDGE_MISSING": "pledges.csv", "TRANSFER_WITHOUT_CONSULTATION": "consultations.csv",
+                       "CONTRACTOR_NOT_ON_ROSTER": "contractor_roster.csv", "LOG_RETENTION_SHORT": "log_archive.csv"}
     assert set(summary["rules_run"]) == set(RULE_IDS) - set(skipped)
 
 
