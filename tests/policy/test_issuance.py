@@ -240,3 +240,16 @@ def test_shipped_issuance_sql_equals_casbin_on_the_whole_domain(policy: Policy) 
     expected = [policy.issuance.enforce(r)[0] for r in requests]
     assert _sql_answers(list(policy.issuance.lines), requests) == expected
     assert sum(expected) > 50 and not all(expected)
+
+
+def test_lint_checks_the_issuance_policy(policy_copy: Path) -> None:
+    assert lint(policy_copy) == []
+    with (policy_copy / "issuance.csv").open("a", encoding="utf-8") as fh:
+        fh.write("p,kaigo,issue,*,system_owner,*,*,*,kaigo-issue,allow\n")
+    (problem,) = lint(policy_copy)
+    assert problem.code == "missing_citation" and "issuance_lines.kaigo-issue" in problem.message
+    assert problem.file.endswith("issuance.csv") and problem.line is not None
+    model = policy_copy / ISSUANCE_MODEL_FILE
+    model.write_text(model.read_text(encoding="utf-8").replace("!some(where (p.eft == deny))", "true"),
+                     encoding="utf-8")
+    assert [p.code for p in lint(policy_copy)] == ["invalid_issuance"]

@@ -205,4 +205,22 @@ def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | 
             if outside:
                 problems.append(LintProblem(pl.file, pl.line, "my_number_outside_affairs",
                                             f"{mn_resource} {act} granted in {', '.join(outside)}, outside the My Number affairs of version {ver}"))
+    problems.extend(_lint_issuance(directory, meta))
     return problems
+
+
+def _lint_issuance(directory: Path, meta: dict[str, Any]) -> list[LintProblem]:
+    """The issuance policy (if any): its model family and lines, and a citation for every line id."""
+    from ._issuance import read_issuance
+
+    try:
+        issuance = read_issuance(directory)
+    except PolicyError as exc:
+        return [LintProblem(exc.file or str(directory), exc.line, "invalid_issuance", exc.detail)]
+    if issuance is None:
+        return []
+    cited = meta.get("issuance_lines", {})
+    return [LintProblem(pl.file, pl.line, "missing_citation",
+                        f"issuance line id {pl.values[7]!r} has no citation in {METADATA_FILE} "
+                        f"[issuance_lines.{pl.values[7]}]")
+            for pl in issuance.lines if not str(cited.get(pl.values[7], {}).get("citation", ""))]
