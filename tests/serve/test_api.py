@@ -177,3 +177,15 @@ def test_metrics_count_decisions_and_requests(server: Server) -> None:
     assert 'pia_policy_http_request_duration_seconds_bucket{path="/v1/batch",le="+Inf"}' in reply.text
     server.get("/no/such/path")
     assert 'path="other",status="404"' in server.get("/metrics").text  # unknown paths share one label
+
+
+def test_bodies_are_bounded(server: Server) -> None:
+    from pia_policy.serve._app import MAX_BODY_BYTES
+
+    padding = " " * (MAX_BODY_BYTES + 1 - len('{"department":"健康支援課","purpose":"shoni_shitei_iryohi"}'.encode()))
+    too_big = '{"department":"健康支援課","purpose":"shoni_shitei_iryohi"}' + padding
+    reply = server.post("/v1/check-transfer", too_big)
+    assert reply.status == 413 and str(MAX_BODY_BYTES) in reply.json["message"]
+    at_limit = too_big[:-1]  # the boundary: exactly MAX_BODY_BYTES bytes is read and answered
+    assert len(at_limit.encode()) == MAX_BODY_BYTES
+    assert server.post("/v1/check-transfer", at_limit).status == 200

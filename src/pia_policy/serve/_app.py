@@ -21,6 +21,7 @@ from ..policy import Policy, to_utc_naive
 from ._decision_log import DecisionLog, DecisionLogError
 from ._metrics import Metrics
 from ._models import (
+    MAX_BATCH,
     BatchRequest,
     BatchResponse,
     CheckAccess,
@@ -33,14 +34,17 @@ from ._models import (
 )
 from ._watch import PolicyWatcher
 
-__all__ = ["Service", "create_app", "API_VERSION"]
+__all__ = ["Service", "create_app", "API_VERSION", "MAX_BODY_BYTES"]
 
 API_VERSION = "1.0"
+#: Largest request body accepted (a full /v1/batch is well under it).
+MAX_BODY_BYTES = 4 * 1024 * 1024
 _PATHS = frozenset({"/v1/check-access", "/v1/check-transfer", "/v1/batch", "/v1/versions", "/v1/recipients",
                     "/v1/purposes", "/healthz", "/metrics", "/openapi.json"})
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "invalid request: the message names the valid values"},
     401: {"model": ErrorBody, "description": "missing or wrong bearer token (with --token-file)"},
+    413: {"model": ErrorBody, "description": "body larger than 4 MiB"},
 }
 
 
@@ -142,6 +146,22 @@ def _error(status: int, error: str, message: str, details: Iterable[dict[str, An
 
 # ---- the gate: bearer tokens and request metrics (pure ASGI, before routing) -------------------
 
+def _bounded(receive: Any) -> Any:
+    """``receive`` that ends a chunked body running past MAX_BODY_BYTES as a disconnect."""
+    seen = 0
+
+    async def bounded() -> dict[str, Any]:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY_BYTES:
+                return {"type": "http.disconnect"}
+        return message
+
+    return bounded
+
+
 class _Gate:
     def __init__(self, app: Any, service: Service) -> None:
         self.app = app
@@ -159,14 +179,20 @@ class _Gate:
                 status[0] = message["status"]
             await send(message)
 
-        header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-        if self.service.authorized(header):
-            await self.app(scope, receive, send_status)
-        else:
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length", b"0")
+        if not self.service.authorized(headers.get(b"authorization")):
             response = _error(401, "unauthorized", msg("Authorization: Bearer <token> が必要です",
                                                        "Authorization: Bearer <token> is required"))
             response.headers["WWW-Authenticate"] = "Bearer"
             await response(scope, receive, send_status)
+        elif not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+            await _error(413, "body_too_large", msg(
+                f"本文は {MAX_BODY_BYTES} バイトまで（/v1/batch は {MAX_BATCH} 件まで）",
+                f"a body may have at most {MAX_BODY_BYTES} bytes (/v1/batch: {MAX_BATCH} checks)"))(
+                scope, receive, send_status)
+        else:
+            await self.app(scope, _bounded(receive), send_status)
         path = scope["path"] if scope["path"] in _PATHS else "other"
         self.service.metrics.observe_request(path, status[0], time.perf_counter() - start)
 
