@@ -62,3 +62,15 @@ def test_stateless_report_has_no_lifecycle(tmp_path: Path) -> None:
     audit(data, as_of="2025-06-03", out=tmp_path / "o", log=lambda *a, **k: None)
     html = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
     assert 'id="lifecycle"' not in html and "data-lifecycle" not in html
+
+
+def test_rebuilt_report_keeps_the_lifecycle(tmp_path: Path) -> None:
+    from pia_policy.outputs import verify
+    from pia_policy.report import write_reports_from_dir
+
+    state = str(tmp_path / "s.db")
+    night(tmp_path, state, "2025-06-03", [ev(1, "2025-06-02T10:00:00+09:00", "U9")])
+    out = tmp_path / "o2025-06-03"
+    assert write_reports_from_dir(out)[0] == "report.html"
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert 'data-lifecycle="new"' in html and verify(out) == []

@@ -56,8 +56,17 @@ def audit_date(summary: Mapping[str, Any]) -> dt.date:
     return when.date() if when else today_jst()
 
 
+def _finding(row: Mapping[str, Any]) -> Finding:
+    """A findings.jsonl row as a Finding (with its SPEC §8 lifecycle fields when it has them)."""
+    if "lifecycle" in row:
+        from pia_policy.state import TrackedFinding
+
+        return TrackedFinding.model_validate(row)
+    return Finding.model_validate(row)
+
+
 def _as_findings(findings: Iterable[Finding | Mapping[str, Any]]) -> list[Finding]:
-    return [f if isinstance(f, Finding) else Finding.model_validate(f) for f in findings]
+    return [f if isinstance(f, Finding) else _finding(f) for f in findings]
 
 
 def _write(path: Path, text: str) -> None:
@@ -132,7 +141,7 @@ def write_reports_from_dir(out_dir: Path, *, key: bytes | None = None, **kwargs:
     """
     out_dir = Path(out_dir)
     summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
-    findings = [Finding.model_validate(row) for row in _read_jsonl(out_dir / "findings.jsonl")]
+    findings = [_finding(row) for row in _read_jsonl(out_dir / "findings.jsonl")]
     if not (out_dir / "findings.jsonl").is_file():
         raise FileNotFoundError(f"{out_dir / 'findings.jsonl'}: no such file")
     if "outputs" not in summary:

@@ -64,21 +64,21 @@ def prepare(con: duckdb.DuckDBPyConnection, base: Base, audit_utc: dt.datetime) 
            "SELECT *, false AS open_s FROM events WHERE false")
     _table(con, "st_logins", base.blobs.get("logins"),
            "SELECT system, account_id, ts AS last_login FROM events WHERE false")
+    # the ids of earlier nights are scanned from Arrow where they lie (no copy into DuckDB)
     seen = pa.concat_tables(base.seen) if base.seen else None
-    _table(con, "st_seen", seen, "SELECT event_id, file, line FROM events WHERE false")
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE st_known AS
-        SELECT event_id, any_value(file) AS file, any_value(line) AS line FROM (
-          SELECT event_id, file, line FROM st_seen
-          UNION ALL SELECT event_id, file, line FROM st_deferred
-          UNION ALL SELECT event_id, file, line FROM st_context) GROUP BY event_id"""
-    )
+    if seen is not None and seen.num_rows:
+        con.register("st_seen", seen)
+    else:
+        con.execute("CREATE OR REPLACE TEMP VIEW st_seen AS SELECT event_id, file, line FROM events WHERE false")
     con.execute(
         """CREATE OR REPLACE TEMP TABLE st_dup AS
         SELECT t.src, t.file, t.file_idx, t.line, t.event_id, k.file AS first_file, k.line AS first_line
         FROM (SELECT 'e' AS src, file, file_idx, line, event_id FROM events
               UNION ALL SELECT 'd', file, file_idx, line, event_id FROM deferred) t
-        JOIN st_known k ON k.event_id = t.event_id"""
+        JOIN (SELECT event_id, file, line FROM st_seen
+              UNION ALL SELECT event_id, file, line FROM st_deferred
+              UNION ALL SELECT event_id, file, line FROM st_context) k ON k.event_id = t.event_id
+        QUALIFY row_number() OVER (PARTITION BY t.src, t.file_idx, t.line ORDER BY k.file, k.line) = 1"""
     )
     dup_events, dup_deferred = con.execute(
         "SELECT count(*) FILTER (WHERE src = 'e'), count(*) FILTER (WHERE src = 'd') FROM st_dup"
@@ -134,8 +134,8 @@ def _carried_rows(base: Base) -> pa.Table:
 def after_rules(con: duckdb.DuckDBPyConnection, base: Base, audit_utc: dt.datetime) -> None:
     """Between the rules and the aggregation (see the module docstring)."""
     con.execute(
-        f"""DELETE FROM cand WHERE event_id IN (
-              SELECT event_id FROM st_context WHERE NOT open_s OR cand.rule <> 'LONG_SESSION')"""
+        """DELETE FROM cand USING st_context c
+        WHERE cand.event_id = c.event_id AND (NOT c.open_s OR cand.rule <> 'LONG_SESSION')"""
     )
     con.execute("CREATE OR REPLACE TEMP TABLE st_touched AS SELECT DISTINCT rule, system, account_id FROM cand"
                 " WHERE scope <> 'account'")
