@@ -74,3 +74,23 @@ def test_rebuilt_report_keeps_the_lifecycle(tmp_path: Path) -> None:
     assert write_reports_from_dir(out)[0] == "report.html"
     html = (out / "report.html").read_text(encoding="utf-8")
     assert 'data-lifecycle="new"' in html and verify(out) == []
+
+
+def test_reopened_notice_keeps_the_first_deadline(tmp_path: Path) -> None:
+    """A notice's reply deadline is fixed on the night the finding was first noticed (SPEC §8)."""
+    moved = [{"person_id": "P-A2", "event": "transfer", "effective_date": "2025-05-01",
+              "from_department": "健康保険課", "to_department": "保護課"}]
+    ledgers = {"2025-06-03": [account("A1"), account("A2")],
+               "2025-06-04": [account("A1"), account("A2", revoked_at="2025-06-03")],
+               "2025-06-05": [account("A1"), account("A2")]}
+    state = str(tmp_path / "s.db")
+    deadlines = {}
+    for i, (as_of, accounts) in enumerate(ledgers.items()):
+        data = write_data(tmp_path / f"d{as_of}", {"a.jsonl": [ev(i, f"{as_of}T00:00:00+09:00", "A1")]},
+                          accounts, moved)
+        audit(data, as_of=as_of, out=tmp_path / f"o{as_of}", state=state, log=lambda *a, **k: None)
+        notice = tmp_path / f"o{as_of}" / "notices" / "健康保険課.html"
+        deadlines[as_of] = (re.search(r'data-reply-by="([0-9-]+)"', notice.read_text(encoding="utf-8")).group(1)
+                            if notice.exists() else None)
+    # new on 06-03 (deadline +14 days), resolved on 06-04 (no notice), reopened on 06-05: same deadline
+    assert deadlines == {"2025-06-03": "2025-06-17", "2025-06-04": None, "2025-06-05": "2025-06-17"}

@@ -191,6 +191,15 @@ def _render(department: str, items: list[Finding], summary: dict[str, Any], *, a
     )
 
 
+def _first_noticed(f: Finding) -> dt.date | None:
+    """The night a finding of a state was first seen (and noticed), else None."""
+    first = getattr(f, "first_seen", None)
+    try:
+        return dt.date.fromisoformat(first) if first else None
+    except ValueError:
+        return None
+
+
 def build_notices(
     findings: list[Finding],
     summary: dict[str, Any],
@@ -201,8 +210,9 @@ def build_notices(
 ) -> tuple[list[Notice], list[Finding]]:
     """One notice per department with findings of NOTICE_RULES; and the findings with no department.
 
-    With a state (SPEC §8) only new and reopened findings are noticed: each is noticed once, so
-    its reply deadline stays the one fixed on the night it was noticed."""
+    With a state (SPEC §8) only new and reopened findings are noticed, and a finding's reply
+    deadline is fixed on the night it was first noticed (its ``first_seen``): a department's
+    notice asks by the earliest deadline of its findings."""
     reply_by = as_of + dt.timedelta(days=reply_days)
     grouped: dict[str, list[Finding]] = defaultdict(list)
     unaddressed: list[Finding] = []
@@ -224,6 +234,8 @@ def build_notices(
         while name.casefold() in used:
             name, k = f"{stem}-{k}", k + 1
         used.add(name.casefold())
-        html = _render(dept, grouped[dept], summary, as_of=as_of, reply_by=reply_by, sender=sender)
+        due = min((_first_noticed(f) or as_of for f in grouped[dept]), default=as_of)
+        html = _render(dept, grouped[dept], summary, as_of=as_of,
+                       reply_by=min(reply_by, due + dt.timedelta(days=reply_days)), sender=sender)
         notices.append(Notice(dept, f"{name}.html", html, tuple(grouped[dept])))
     return notices, unaddressed

@@ -180,7 +180,6 @@ class Night:
             "account_id": f.account_id, "event_count": f.event_count, "first_ts": f.first_ts, "last_ts": f.last_ts,
             "holds": True, "lifecycle": life, "first_seen": p["first_seen"] if p else night,
             "last_seen": night if shown is not None else (p["last_seen"] if p else None),
-            "noticed": (p["noticed"] if p and p["noticed"] else (night if shown is not None else None)),
             "body": json.dumps(body, ensure_ascii=False),
         }
 

@@ -74,7 +74,6 @@ T_FINDINGS = sa.Table(
     sa.Column("lifecycle", sa.String(16), nullable=False),  # new/ongoing/reopened/resolved/closed
     sa.Column("first_seen", sa.String(10), nullable=False),
     sa.Column("last_seen", sa.String(10)),
-    sa.Column("noticed", sa.String(10)),  # the night its notice was first written (reply deadline)
     sa.Column("body", sa.Text, nullable=False),  # JSON: the finding as written (evidence, person, ...)
 )
 T_TRIAGE = sa.Table(
