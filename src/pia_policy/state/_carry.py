@@ -146,10 +146,14 @@ def after_rules(con: duckdb.DuckDBPyConnection, base: Base, audit_utc: dt.dateti
           SELECT e.* FROM events e
           WHERE e.action = 'login'
             AND (e.file_idx <> {CONTEXT} OR e.event_id IN (SELECT event_id FROM st_context WHERE open_s))
+        ), lo AS (
+          SELECT system, account_id, session_id, max(ts) AS last_out FROM events WHERE action = 'logout'
+          GROUP BY system, account_id, session_id
         ), open_s AS (
           SELECT li.event_id FROM li
-          WHERE NOT EXISTS (SELECT 1 FROM events lo WHERE lo.action = 'logout' AND lo.system = li.system
-                              AND lo.account_id = li.account_id AND lo.session_id = li.session_id AND lo.ts >= li.ts)
+          LEFT JOIN lo ON lo.system = li.system AND lo.account_id = li.account_id AND lo.session_id = li.session_id
+           AND lo.last_out >= li.ts
+          WHERE lo.system IS NULL
             AND li.event_id NOT IN (SELECT event_id FROM cand WHERE rule = 'LONG_SESSION' AND event_id IS NOT NULL)
         ), last_e AS (
           SELECT event_id FROM (SELECT event_id, row_number() OVER (
