@@ -4,6 +4,7 @@ file's mode, one run at a time, and the example city split per day (SQLite and P
 from __future__ import annotations
 
 import datetime as dt
+import json
 import fcntl
 import os
 import shutil
@@ -159,3 +160,21 @@ def test_city_split_per_day(tmp_path: Path) -> None:
     assert len(whole.findings) > 20
     # nightly memory: a dormant account that logged in on an earlier night is not dormant tonight
     assert sum(last.summary["lifecycle"].values()) >= len(last.findings)
+
+
+def test_duplicates_found_in_any_row_group_of_earlier_nights(tmp_path: Path, monkeypatch: Any) -> None:
+    """The earlier ids are read by row group ranges (SEEN_ROW_GROUP): a repeated id is found in
+    whichever group holds it; an id inside a group's range but never seen is not a duplicate."""
+    from pia_policy.state import _store
+
+    monkeypatch.setattr(_store, "SEEN_ROW_GROUP", 4)
+    state = str(tmp_path / "s.db")
+    n1 = [dict(ev(0, "2025-03-25T10:00:00+09:00"), event_id=f"X{i:03d}") for i in range(40)]
+    n2 = [dict(ev(0, "2025-03-26T10:00:00+09:00"), event_id=e) for e in ("X017", "X039", "X0175", "Y001")]
+    n3 = [dict(ev(0, "2025-03-27T10:00:00+09:00"), event_id=e) for e in ("X000", "X0175", "Z001")]
+    _, r2, r3 = run_nights(tmp_path, [("2025-03-26", n1), ("2025-03-27", n2), ("2025-03-28", n3)], state)
+    assert (r2.summary["counts"]["duplicates"], r2.summary["counts"]["events_evaluated"]) == (2, 2)
+    assert (r3.summary["counts"]["duplicates"], r3.summary["counts"]["events_evaluated"]) == (2, 1)
+    dups = sorted(json.loads(x)["event_id"] for x in
+                  (tmp_path / "out2" / "duplicates.jsonl").read_text(encoding="utf-8").splitlines())
+    assert dups == ["X000", "X0175"]

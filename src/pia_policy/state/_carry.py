@@ -56,6 +56,39 @@ def _ts(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value).astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
+def _seen_groups(con: duckdb.DuckDBPyConnection, base: Base) -> pa.Table | None:
+    """The earlier nights' ids that may meet tonight's: only the row groups of the ``seen`` blobs
+    whose [min, max] event_id range holds one of tonight's ids are decoded (a range join)."""
+    ranges: dict[str, list[Any]] = {"blob": [], "grp": [], "lo": [], "hi": []}
+    for i, pf in enumerate(base.seen):
+        col = pf.schema_arrow.get_field_index("event_id")
+        for g in range(pf.metadata.num_row_groups):
+            stats = pf.metadata.row_group(g).column(col).statistics
+            known = stats is not None and stats.has_min_max
+            for k, v in zip(ranges, (i, g, stats.min if known else None, stats.max if known else None)):
+                ranges[k].append(v)
+    if not ranges["blob"]:
+        return None
+    con.register("_pia_st_ranges", pa.table({"blob": pa.array(ranges["blob"], pa.int32()),
+                                              "grp": pa.array(ranges["grp"], pa.int32()),
+                                              "lo": pa.array(ranges["lo"], pa.string()),
+                                              "hi": pa.array(ranges["hi"], pa.string())}))
+    try:
+        hits = con.execute(
+            """SELECT DISTINCT r.blob, r.grp FROM _pia_st_ranges r
+            LEFT JOIN (SELECT event_id FROM events UNION ALL SELECT event_id FROM deferred) t
+              ON t.event_id BETWEEN r.lo AND r.hi
+            WHERE r.lo IS NULL OR r.hi IS NULL OR t.event_id IS NOT NULL ORDER BY 1, 2"""
+        ).fetchall()
+    finally:
+        con.unregister("_pia_st_ranges")
+    groups: dict[int, list[int]] = {}
+    for blob, grp in hits:
+        groups.setdefault(int(blob), []).append(int(grp))
+    tables = [base.seen[b].read_row_groups(g) for b, g in groups.items()]
+    return pa.concat_tables(tables) if tables else None
+
+
 def prepare(con: duckdb.DuckDBPyConnection, base: Base, audit_utc: dt.datetime) -> dict[str, int]:
     """Bring the base night's carried data into tonight's tables; returns the count changes."""
     at = f"TIMESTAMP '{audit_utc:%Y-%m-%d %H:%M:%S.%f}'"
@@ -64,10 +97,9 @@ def prepare(con: duckdb.DuckDBPyConnection, base: Base, audit_utc: dt.datetime) 
            "SELECT *, false AS open_s FROM events WHERE false")
     _table(con, "st_logins", base.blobs.get("logins"),
            "SELECT system, account_id, ts AS last_login FROM events WHERE false")
-    # the ids of earlier nights are scanned from Arrow where they lie (no copy into DuckDB)
-    seen = pa.concat_tables(base.seen) if base.seen else None
+    seen = _seen_groups(con, base)
     if seen is not None and seen.num_rows:
-        con.register("st_seen", seen)
+        con.register("st_seen", seen)  # scanned from Arrow where it lies (no copy into DuckDB)
     else:
         con.execute("CREATE OR REPLACE TEMP VIEW st_seen AS SELECT event_id, file, line FROM events WHERE false")
     con.execute(
@@ -204,7 +236,7 @@ def collect(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, pa.Table], pa.Tab
         "context": con.sql("SELECT * FROM st_next_context ORDER BY system, ts, event_id").to_arrow_table(),
         "logins": con.sql("SELECT * FROM st_next_logins ORDER BY system, account_id").to_arrow_table(),
     }
-    seen = con.sql("SELECT * FROM st_next_seen ORDER BY file, line").to_arrow_table()
+    seen = con.sql("SELECT * FROM st_next_seen ORDER BY event_id").to_arrow_table()
     return blobs, seen
 
 

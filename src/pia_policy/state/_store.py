@@ -88,9 +88,14 @@ T_TRIAGE = sa.Table(
 )
 
 
-def _to_parquet(table: pa.Table) -> bytes:
+#: Rows per Parquet row group of a ``seen`` blob: each group's min/max event_id lets a night read
+#: only the groups whose range holds one of its ids (ids that carry a date or a sequence prune well).
+SEEN_ROW_GROUP = 32_768
+
+
+def _to_parquet(table: pa.Table, row_group_size: int | None = None) -> bytes:
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, compression="zstd")
+    pq.write_table(table, sink, compression="zstd", row_group_size=row_group_size)
     return sink.getvalue().to_pybytes()
 
 
@@ -109,7 +114,8 @@ class Base:
     as_of: str | None
     rerun: bool
     blobs: dict[str, pa.Table] = field(default_factory=dict)
-    seen: list[pa.Table] = field(default_factory=list)
+    #: ``seen`` blobs of the retention window, undecoded (sorted by event_id, see SEEN_ROW_GROUP)
+    seen: list[pq.ParquetFile] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     systems: list[str] = field(default_factory=list)
 
@@ -241,7 +247,7 @@ class StateStore:
             for (data,) in con.execute(
                 sa.select(T_BLOBS.c.data).where(T_BLOBS.c.kind == _SEEN, T_BLOBS.c.as_of < night,
                                                 T_BLOBS.c.as_of >= oldest)):
-                base.seen.append(_from_parquet(data))
+                base.seen.append(pq.ParquetFile(pa.BufferReader(data)))
             base.findings = [dict(r) for r in con.execute(
                 sa.select(T_FINDINGS).where(T_FINDINGS.c.as_of == base_night)).mappings()]
             summary = con.execute(sa.select(T_NIGHTS.c.summary).where(T_NIGHTS.c.as_of == base_night)).scalar()
@@ -308,7 +314,8 @@ class StateStore:
             con.execute(T_BLOBS.delete().where(T_BLOBS.c.kind == _SEEN, T_BLOBS.c.as_of < oldest))
             rows = [{"as_of": night, "kind": k, "rows": t.num_rows, "data": _to_parquet(t)}
                     for k, t in sorted(blobs.items())]
-            rows.append({"as_of": night, "kind": _SEEN, "rows": seen.num_rows, "data": _to_parquet(seen)})
+            rows.append({"as_of": night, "kind": _SEEN, "rows": seen.num_rows,
+                         "data": _to_parquet(seen, SEEN_ROW_GROUP)})
             con.execute(T_BLOBS.insert(), rows)
             if findings:
                 con.execute(T_FINDINGS.insert(), [{**f, "as_of": night} for f in findings])
