@@ -58,7 +58,7 @@ def _ts(value: str | None) -> dt.datetime | None:
 
 def _seen_groups(con: duckdb.DuckDBPyConnection, base: Base) -> pa.Table | None:
     """The earlier nights' ids that may meet tonight's: only the row groups of the ``seen`` blobs
-    whose [min, max] event_id range holds one of tonight's ids are decoded (a range join)."""
+    whose [min, max] event_id range holds one of tonight's ids are decoded."""
     ranges: dict[str, list[Any]] = {"blob": [], "grp": [], "lo": [], "hi": []}
     for i, pf in enumerate(base.seen):
         col = pf.schema_arrow.get_field_index("event_id")
@@ -74,11 +74,12 @@ def _seen_groups(con: duckdb.DuckDBPyConnection, base: Base) -> pa.Table | None:
                                               "lo": pa.array(ranges["lo"], pa.string()),
                                               "hi": pa.array(ranges["hi"], pa.string())}))
     try:
+        # for each group the smallest id of tonight at or above its min (ASOF: one row per group)
         hits = con.execute(
-            """SELECT DISTINCT r.blob, r.grp FROM _pia_st_ranges r
-            LEFT JOIN (SELECT event_id FROM events UNION ALL SELECT event_id FROM deferred) t
-              ON t.event_id BETWEEN r.lo AND r.hi
-            WHERE r.lo IS NULL OR r.hi IS NULL OR t.event_id IS NOT NULL ORDER BY 1, 2"""
+            """SELECT r.blob, r.grp FROM _pia_st_ranges r
+            ASOF LEFT JOIN (SELECT event_id FROM events UNION ALL SELECT event_id FROM deferred) t
+              ON r.lo <= t.event_id
+            WHERE r.lo IS NULL OR r.hi IS NULL OR t.event_id <= r.hi ORDER BY 1, 2"""
         ).fetchall()
     finally:
         con.unregister("_pia_st_ranges")

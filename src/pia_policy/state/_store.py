@@ -90,7 +90,7 @@ T_TRIAGE = sa.Table(
 
 #: Rows per Parquet row group of a ``seen`` blob: each group's min/max event_id lets a night read
 #: only the groups whose range holds one of its ids (ids that carry a date or a sequence prune well).
-SEEN_ROW_GROUP = 32_768
+SEEN_ROW_GROUP = 4_096
 
 
 def _to_parquet(table: pa.Table, row_group_size: int | None = None) -> bytes:
