@@ -28,3 +28,16 @@ def test_benchmark_quick_writes_every_figure(tmp_path: Path) -> None:
     assert set(doc["verdict"]) >= {"ratio_le_3", "rss_le_1gib", "rss_flat", "growth"}
     md = (results / "audit.md").read_text(encoding="utf-8")
     assert "audit / parse" in md and "nproc" in md and "PIA_POLICY_DUCKDB_MEMORY_LIMIT" in md
+
+
+def test_state_benchmark_quick_writes_every_figure(tmp_path: Path) -> None:
+    """benchmarks/state.py at a tiny size: every night measured with and without the state."""
+    results = tmp_path / "results"
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "state.py"), "--nights", "8", "--per-night", "800",
+                        "--results", str(results)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads((results / "state.json").read_text(encoding="utf-8"))
+    assert len(doc["rows"]) == 8 and doc["rows"][-1]["history_events"] > 8 * 800
+    assert set(doc["rows"][-1]["state_steps_seconds"]) == {"read_base", "carry_in", "carry_out", "lifecycle", "commit"}
+    assert doc["verdict"]["state_mb_per_30m_events"] > 0
+    assert "| night |" in (results / "state.md").read_text(encoding="utf-8")
