@@ -132,3 +132,12 @@ def test_log_retention_one_second_short_and_no_archive(policy) -> None:  # type:
     assert findings["fukushi"].last_ts == "2020-06-02T00:00:01+09:00"
     assert findings["gyomu_kyotsu"].first_ts == "2020-06-02T00:00:00+09:00"
     assert accounts_of(list(findings.values()), "LOG_RETENTION_SHORT") == {None}
+
+
+def test_log_retention_years_is_a_threshold(policy) -> None:  # type: ignore[no-untyped-def]
+    world = World(policy, as_of="2025-06-02")
+    world.account("S1")
+    world.event("2025-06-01T10:00", "S1", system="fukushi")
+    world.archive("fukushi", "2022-06-02", "2025-06-02")                  # three years
+    assert [f.system for f in world.run() if f.rule == "LOG_RETENTION_SHORT"] == ["fukushi"]
+    assert [f.system for f in world.run(retention_years=3) if f.rule == "LOG_RETENTION_SHORT"] == []

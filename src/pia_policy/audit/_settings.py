@@ -143,6 +143,7 @@ class Thresholds(BaseModel):
     dormant_days: Count = Field(90, ge=0, le=3660, description="ACCOUNT_DORMANT: days (default 90)")
     gap_minutes: Hours = Field(60, gt=0, le=527040, description="LOG_GAP: minutes (default 60)")
     departure_grace_hours: Hours = Field(0, ge=0, le=8784, description="ACCESS_AFTER_DEPARTURE: hours (default 0)")
+    retention_years: Count = Field(5, ge=1, le=100, description="LOG_RETENTION_SHORT: years of logs kept (default 5)")
 
     def params(self) -> dict[str, int | float]:
         """The thresholds as the engine and the summary take them."""
