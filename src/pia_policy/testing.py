@@ -31,6 +31,7 @@ except ModuleNotFoundError as exc:  # pragma: no cover
 from .departments import expand_department
 from .models import ACTIONS, MY_NUMBER_USE_ACTIONS, RESOURCES, SYSTEMS, AccessRequest, Account
 from .policy import Policy, PolicyLine
+from .policy._family import FAMILY_MODEL_TEXT
 
 __all__ = [
     "BESSI1_PAIRS",
@@ -190,26 +191,8 @@ def transfers(policy: Policy | None = None) -> st.SearchStrategy[tuple[str, str,
 
 # ---- random policies in the model family ------------------------------------------------------
 
-#: The pia_policy Casbin model family (the shipped model.conf matcher).
-MODEL_TEXT = """
-[request_definition]
-r = sub, dom, obj, act, aff, ver, perm, rcpt, meth
-
-[policy_definition]
-p = sub, dom, obj, act, aff, ver, perm, rcpt, meth, id
-
-[role_definition]
-g = _, _, _
-g2 = _, _
-g3 = _, _
-g4 = _, _, _
-
-[policy_effect]
-e = some(where (p.eft == allow))
-
-[matchers]
-m = r.ver == p.ver && r.act == p.act && (p.sub == "*" || g(r.sub, p.sub, r.ver)) && (p.dom == "*" || g2(r.dom, p.dom)) && (p.obj == "*" || g3(r.obj, p.obj)) && (p.aff == "*" || g4(r.aff, p.aff, r.ver)) && (p.perm == "*" || r.perm == p.perm) && (p.rcpt == "*" || g2(r.rcpt, p.rcpt)) && (p.meth == "*" || r.meth == p.meth)
-"""
+#: The pia_policy Casbin model family (policies/model.conf says the same; see policy.FAMILY).
+MODEL_TEXT = FAMILY_MODEL_TEXT
 
 
 @dataclass(frozen=True)

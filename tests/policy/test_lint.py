@@ -80,13 +80,13 @@ def test_my_number_granted_outside_affairs(policy_copy: Path) -> None:
     assert ("policy.csv", n) in _codes(policy_copy)["my_number_outside_affairs"]
 
 
-def test_matcher_function_outside_allow_list(policy_copy: Path) -> None:
+def test_matcher_function_outside_the_family(policy_copy: Path) -> None:
     model = policy_copy / "model.conf"
     lines = model.read_text(encoding="utf-8").splitlines()
     idx = next(i for i, line in enumerate(lines) if line.startswith("m = "))
     lines[idx] = lines[idx] + ' && eval(p.sub)'
     model.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert _codes(policy_copy) == {"matcher_function": [("model.conf", idx + 1)]}
+    assert _codes(policy_copy) == {"model_family": [("model.conf", idx + 1)]}
 
 
 def test_invalid_csv_reported_and_rest_still_checked(policy_copy: Path) -> None:

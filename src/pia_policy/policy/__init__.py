@@ -12,7 +12,8 @@ from ._domain import OTHER_AFFAIR, OTHER_DEPARTMENT, OTHER_METHOD, RequestDomain
 from ._engine import CompiledPolicy, Vocabulary, request_tokens
 from ._lint import LintProblem, lint
 from ._policy import JST, Policy, jst_date, to_utc_naive
-from ._source import ALLOWED_MATCHER_FUNCTIONS, PolicyError, PolicyLine, PolicyVersion, default_policy_dir
+from ._family import FAMILY, ModelFamily, check_model, model_problems, tokenize
+from ._source import PolicyError, PolicyLine, PolicyVersion, default_policy_dir
 
 __all__ = [
     "Policy",
@@ -29,7 +30,11 @@ __all__ = [
     "CompiledPolicy",
     "Vocabulary",
     "request_tokens",
-    "ALLOWED_MATCHER_FUNCTIONS",
+    "FAMILY",
+    "ModelFamily",
+    "check_model",
+    "model_problems",
+    "tokenize",
     "default_policy_dir",
     "JST",
     "jst_date",

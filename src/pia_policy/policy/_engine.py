@@ -9,7 +9,6 @@ from dicts and sets; ``CasbinEvaluator`` answers it with ``casbin.Enforcer.enfor
 from __future__ import annotations
 
 import logging
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Protocol, Sequence
@@ -23,7 +22,6 @@ from ._source import PolicyLine
 __all__ = [
     "REQUEST_TOKENS",
     "POLICY_TOKENS",
-    "CANONICAL_MATCHER",
     "Tokens",
     "Evaluator",
     "CompiledPolicy",
@@ -32,7 +30,6 @@ __all__ = [
     "build_enforcer",
     "request_tokens",
     "request_method",
-    "is_canonical_matcher",
 ]
 
 # Casbin logs a WARNING for every denied request; quiet it unless the application configured it.
@@ -43,27 +40,10 @@ if _casbin_log.level == logging.NOTSET:
 REQUEST_TOKENS: tuple[str, ...] = ("sub", "dom", "obj", "act", "aff", "ver", "perm", "rcpt", "meth")
 POLICY_TOKENS: tuple[str, ...] = REQUEST_TOKENS + ("id",)
 
-#: The matcher the compiled evaluator implements (whitespace-insensitive comparison).
-CANONICAL_MATCHER = (
-    'r.ver == p.ver && r.act == p.act && (p.sub == "*" || g(r.sub, p.sub, r.ver)) && '
-    '(p.dom == "*" || g2(r.dom, p.dom)) && (p.obj == "*" || g3(r.obj, p.obj)) && '
-    '(p.aff == "*" || g4(r.aff, p.aff, r.ver)) && (p.perm == "*" || r.perm == p.perm) && '
-    '(p.rcpt == "*" || g2(r.rcpt, p.rcpt)) && (p.meth == "*" || r.meth == p.meth)'
-)
-
 #: Casbin's default role manager follows at most this many levels (RoleManager(10)).
 MAX_HIERARCHY_LEVEL = 10
 
 Tokens = tuple[str, str, str, str, str, str, str, str, str]
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", "", text)
-
-
-def is_canonical_matcher(matcher: str) -> bool:
-    """True when the model's matcher is the one the compiled evaluator implements."""
-    return _norm(matcher) == _norm(CANONICAL_MATCHER)
 
 
 class Evaluator(Protocol):

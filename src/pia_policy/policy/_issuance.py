@@ -22,7 +22,6 @@ a city adds 介護 or 国保 with lines in its copy of ``issuance.csv``, no code
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -30,7 +29,8 @@ from typing import Any, Iterable, Sequence
 import casbin
 
 from ._engine import build_enforcer
-from ._source import ISSUANCE_POLICY_FILE, PolicyError, PolicyLine, model_arity, parse_model, read_csv_lines
+from ._family import ModelFamily, check_model
+from ._source import ISSUANCE_POLICY_FILE, PolicyError, PolicyLine, read_csv_lines, read_policy_file
 
 __all__ = [
     "ISSUANCE_MODEL_FILE",
@@ -40,6 +40,7 @@ __all__ = [
     "ISSUANCE_ACTIONS",
     "ISSUANCE_EFFECT",
     "ISSUANCE_MATCHER",
+    "ISSUANCE_FAMILY",
     "IssuancePolicy",
     "IssuanceRequest",
     "read_issuance",
@@ -58,9 +59,20 @@ ISSUANCE_MATCHER = "r.act == p.act && " + " && ".join(
 
 _EFFECTS = ("allow", "deny")
 
+#: The issuance model family, checked by the same tokenizer and section comparison as model.conf.
+ISSUANCE_FAMILY = ModelFamily.from_text("issuance", f"""
+[request_definition]
+r = {", ".join(ISSUANCE_REQUEST_TOKENS)}
 
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", "", text)
+[policy_definition]
+p = {", ".join(ISSUANCE_POLICY_TOKENS)}
+
+[policy_effect]
+e = {ISSUANCE_EFFECT}
+
+[matchers]
+m = {ISSUANCE_MATCHER}
+""")
 
 
 @dataclass(frozen=True)
@@ -117,23 +129,6 @@ class IssuancePolicy:
                 and pl.values[0] in ("*", system) and pl.values[2] in ("*", employment)]
 
 
-def _check_model(text: str, file: str) -> None:
-    sections = parse_model(text, file)
-    for section, key, want in (
-        ("request_definition", "r", ", ".join(ISSUANCE_REQUEST_TOKENS)),
-        ("policy_definition", "p", ", ".join(ISSUANCE_POLICY_TOKENS)),
-        ("policy_effect", "e", ISSUANCE_EFFECT),
-        ("matchers", "m", ISSUANCE_MATCHER),
-    ):
-        value, no = sections.get(section, {}).get(key, ("", None))
-        if _norm(value) != _norm(want):
-            raise PolicyError(f"[{section}] {key} is not the issuance model family; expected: {key} = {want}",
-                              file=file, line=no)
-    if sections.get("role_definition"):
-        _, no = next(iter(sections["role_definition"].values()))
-        raise PolicyError("the issuance model has no role definitions", file=file, line=no)
-
-
 def _check_lines(lines: Sequence[PolicyLine], file: str) -> None:
     for pl in lines:
         act, eft = pl.values[1], pl.values[8]
@@ -156,14 +151,11 @@ def read_issuance(directory: Path, lines: Iterable[PolicyLine] | None = None) ->
         if not path.is_file():
             raise PolicyError(f"no {path.name} in {directory} (the issuance policy needs both "
                               f"{ISSUANCE_MODEL_FILE} and {ISSUANCE_POLICY_FILE})", file=str(path))
-    model_text = model_path.read_text(encoding="utf-8")
-    _check_model(model_text, str(model_path))
+    model_text = read_policy_file(model_path, directory)
+    check_model(model_text, str(model_path), ISSUANCE_FAMILY)
     if lines is None:
-        try:
-            text = csv_path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise PolicyError(f"not UTF-8: {exc}", file=str(csv_path)) from None
-        parsed = read_csv_lines(text, str(csv_path), model_arity(parse_model(model_text, str(model_path))))
+        text = read_policy_file(csv_path, directory, encoding="utf-8-sig")
+        parsed = read_csv_lines(text, str(csv_path), ISSUANCE_FAMILY.arity())
     else:
         parsed = list(lines)
     _check_lines(parsed, str(csv_path))

@@ -10,19 +10,18 @@ from typing import Any, Iterable
 
 from ..departments import expand_department, is_ward_group
 from ..models import MY_NUMBER_USE_ACTIONS
+from ._family import FAMILY, model_problems
 from ._source import (
     METADATA_FILE,
     MODEL_FILE,
     PolicyError,
     PolicyLine,
-    check_matcher,
+    _versions,
     default_policy_dir,
     holder_departments_from,
-    model_arity,
     policy_csv_files,
-    parse_model,
     read_csv_lines,
-    _versions,
+    read_policy_file,
 )
 
 __all__ = ["LintProblem", "lint"]
@@ -71,18 +70,20 @@ def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | 
     problems: list[LintProblem] = []
     model_path = directory / MODEL_FILE
     meta_path = directory / METADATA_FILE
-    if not model_path.is_file():
+    if not model_path.exists():
         return [LintProblem(str(model_path), None, "missing_file", f"no {MODEL_FILE} in {directory}")]
-    model_text = model_path.read_text(encoding="utf-8")
     try:
-        sections = parse_model(model_text, str(model_path))
+        model_text = read_policy_file(model_path, directory)
     except PolicyError as exc:
-        return [LintProblem(str(model_path), exc.line, "invalid_model", exc.detail)]
-    for err in check_matcher(sections, str(model_path)):
-        problems.append(LintProblem(str(model_path), err.line, "matcher_function", err.detail))
-    if not meta_path.is_file():
+        return [LintProblem(str(model_path), exc.line, "invalid_file", exc.detail)]
+    family = model_problems(model_text, str(model_path))
+    problems.extend(LintProblem(str(model_path), e.line, "model_family", e.detail) for e in family)
+    if not meta_path.exists():
         return problems + [LintProblem(str(meta_path), None, "missing_file", f"no {METADATA_FILE} in {directory}")]
-    meta_text = meta_path.read_text(encoding="utf-8")
+    try:
+        meta_text = read_policy_file(meta_path, directory)
+    except PolicyError as exc:
+        return problems + [LintProblem(str(meta_path), exc.line, "invalid_file", exc.detail)]
     try:
         meta = tomllib.loads(meta_text)
     except tomllib.TOMLDecodeError as exc:
@@ -91,6 +92,8 @@ def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | 
         versions = _versions(meta, str(meta_path))
     except PolicyError as exc:
         return problems + [LintProblem(str(meta_path), None, "invalid_metadata", exc.detail)]
+    if family:
+        return problems  # lines of another model cannot be judged by the family's meaning
 
     # versions: no overlap, no gap, only the last open-ended
     for prev, nxt in zip(versions, versions[1:]):
@@ -107,23 +110,17 @@ def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | 
                                         f"version {v.id} ends ({v.in_force_to}) before it starts ({v.in_force_from})"))
 
     # CSV
-    arity = model_arity(sections)
+    arity = FAMILY.arity()
     lines: list[PolicyLine] = []
     for csv_path in policy_csv_files(directory):
         errors: list[PolicyError] = []
         try:
-            text = csv_path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as exc:
-            problems.append(LintProblem(str(csv_path), None, "invalid_csv", f"not UTF-8: {exc}"))
+            text = read_policy_file(csv_path, directory, encoding="utf-8-sig")
+        except PolicyError as exc:
+            problems.append(LintProblem(str(csv_path), exc.line, "invalid_file", exc.detail))
             continue
         lines.extend(read_csv_lines(text, str(csv_path), arity, errors))
         problems.extend(LintProblem(str(csv_path), e.line, "invalid_csv", e.detail) for e in errors)
-
-    p_tokens = [t.strip() for t in sections["policy_definition"]["p"][0].split(",")]
-    if p_tokens != ["sub", "dom", "obj", "act", "aff", "ver", "perm", "rcpt", "meth", "id"]:
-        problems.append(LintProblem(str(model_path), sections["policy_definition"]["p"][1], "model_family",
-                                    "policy_definition is not the pia_policy family (sub, dom, obj, act, aff, ver, perm, rcpt, meth, id)"))
-        return problems
 
     tokens = meta.get("tokens", {})
     holder_group = tokens.get("holder_group", "grp:holder")

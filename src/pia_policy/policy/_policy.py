@@ -17,13 +17,14 @@ from ..models import ACTIONS, JST, JST_OFFSET, RESOURCES, SYSTEMS, AccessRequest
 from ._decide import decide as _decide
 from ._domain import PERMISSIONS, known_departments
 from ._engine import (
+    POLICY_TOKENS,
     CasbinEvaluator,
     CompiledPolicy,
     Evaluator,
     Vocabulary,
     build_enforcer,
-    is_canonical_matcher,
 )
+from ._errors import PolicyError
 from ._query import transfer_purposes, transfer_recipients
 from ._issuance import IssuancePolicy, IssuanceRequest, citation_of, read_issuance
 from ._source import (
@@ -32,7 +33,6 @@ from ._source import (
     PolicyVersion,
     expand_lines,
     holder_departments_from,
-    parse_model,
     read_source,
 )
 
@@ -141,15 +141,16 @@ def _vocabulary(meta: dict[str, Any], holders: frozenset[str]) -> Vocabulary:
 
 def _build_state(source: PolicySource, holder_departments: Iterable[str] | None) -> _State:
     holders = holder_departments_from(source.metadata, holder_departments)
+    if not holders:
+        where = str(source.directory / "metadata.toml") if source.directory else None
+        raise PolicyError("no holder department: pass holder_departments or set [holders] departments", file=where)
     vocab = _vocabulary(source.metadata, holders)
-    sections = parse_model(source.model_text)
-    p_tokens = [t.strip() for t in sections["policy_definition"]["p"][0].split(",")]
-    dept_pos = {"p": tuple(i for i, t in enumerate(p_tokens) if t in ("dom", "rcpt")), "g2": (0, 1)}
+    # the model is in the family (read_source checked it): the compiled evaluator is exact
+    dept_pos = {"p": tuple(i for i, t in enumerate(POLICY_TOKENS) if t in ("dom", "rcpt")), "g2": (0, 1)}
     lines = expand_lines(source.lines, dept_pos, holders, vocab.holder_group)
     enforcer = build_enforcer(source.model_text, lines)
     reference = CasbinEvaluator(enforcer)
-    matcher = sections["matchers"]["m"][0]
-    compiled: Evaluator = CompiledPolicy(lines) if is_canonical_matcher(matcher) else reference
+    compiled: Evaluator = CompiledPolicy(lines)
     business = _business_departments(lines, holders)
     issuance = read_issuance(source.directory) if source.directory is not None else None
     return _State(source, lines, vocab, compiled, enforcer, reference,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -13,45 +15,31 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..departments import DEFAULT_HOLDER_DEPARTMENTS, expand_department, is_ward_group
+from ._errors import PolicyError
 
 __all__ = [
     "PolicyError",
     "PolicyLine",
     "PolicyVersion",
     "PolicySource",
-    "ALLOWED_MATCHER_FUNCTIONS",
     "default_policy_dir",
     "read_source",
-    "parse_model",
-    "matcher_functions",
+    "read_policy_file",
+    "read_metadata",
+    "policy_csv_files",
     "expand_lines",
     "read_csv_lines",
-    "model_arity",
-    "check_matcher",
     "holder_departments_from",
-    "policy_csv_files",
+    "MAX_POLICY_FILE_BYTES",
 ]
 
-#: Functions a matcher may call besides the role functions (g, g2, ...) declared by the model.
-ALLOWED_MATCHER_FUNCTIONS: frozenset[str] = frozenset(
-    {"keyMatch", "keyMatch2", "keyMatch3", "keyMatch4", "keyMatch5", "globMatch"}
-)
+#: A policy file larger than this is refused (policies are hand-written; this bounds memory).
+MAX_POLICY_FILE_BYTES = 16 * 1024 * 1024
 
 MODEL_FILE = "model.conf"
 METADATA_FILE = "metadata.toml"
 #: ``in_force_from`` of a version whose start the source does not record.
 UNKNOWN_START = "unknown"
-
-
-class PolicyError(ValueError):
-    """A policy directory that cannot be loaded; the message names the file and line."""
-
-    def __init__(self, message: str, *, file: str | None = None, line: int | None = None) -> None:
-        where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
-        super().__init__(where + message)
-        self.file = file
-        self.line = line
-        self.detail = message
 
 
 @dataclass(frozen=True)
@@ -108,68 +96,51 @@ def default_policy_dir() -> Path:
     raise PolicyError("no packaged policies found (pia_policy/_policies or ./policies)")
 
 
-# ---- model -------------------------------------------------------------------------------------
+# ---- files --------------------------------------------------------------------------------------
 
-_SECTION = re.compile(r"^\[(\w+)\]\s*$")
-_CALL = re.compile(r"([A-Za-z_][A-Za-z_0-9.]*)\s*\(")
+def read_policy_file(path: Path, directory: Path | None = None, *, encoding: str = "utf-8") -> str:
+    """The text of one policy file, or a ``PolicyError`` that names the file and never quotes it.
 
-
-def parse_model(text: str, file: str = MODEL_FILE) -> dict[str, dict[str, tuple[str, int]]]:
-    """Sections of a Casbin model: {section: {key: (value, line)}}; raises PolicyError on bad syntax."""
-    sections: dict[str, dict[str, tuple[str, int]]] = {}
-    current: str | None = None
-    for no, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        m = _SECTION.match(line)
-        if m:
-            current = m.group(1)
-            sections.setdefault(current, {})
-            continue
-        if current is None or "=" not in line:
-            raise PolicyError(f"not a model line: {line!r}", file=file, line=no)
-        key, value = line.split("=", 1)
-        sections[current][key.strip()] = (value.strip(), no)
-    for needed in ("request_definition", "policy_definition", "policy_effect", "matchers"):
-        if needed not in sections:
-            raise PolicyError(f"model has no [{needed}] section", file=file)
-    return sections
-
-
-def matcher_functions(sections: dict[str, dict[str, tuple[str, int]]]) -> list[tuple[str, int]]:
-    """Every function name called in the matchers, with its line."""
-    out: list[tuple[str, int]] = []
-    for value, no in sections.get("matchers", {}).values():
-        # ignore string literals
-        stripped = re.sub(r'"[^"]*"', '""', value)
-        out.extend((name, no) for name in _CALL.findall(stripped))
-    return out
-
-
-def check_matcher(sections: dict[str, dict[str, tuple[str, int]]], file: str = MODEL_FILE) -> list[PolicyError]:
-    """Problems: matcher calls outside the allow-list (role functions of the model + ALLOWED_MATCHER_FUNCTIONS)."""
-    roles = set(sections.get("role_definition", {}))
-    problems: list[PolicyError] = []
-    for name, no in matcher_functions(sections):
-        if name not in roles and name not in ALLOWED_MATCHER_FUNCTIONS:
-            allowed = ", ".join(sorted(roles | ALLOWED_MATCHER_FUNCTIONS))
-            problems.append(
-                PolicyError(f"matcher calls {name}(), which is not allowed (allowed: {allowed})", file=file, line=no)
-            )
-    return problems
-
-
-def model_arity(sections: dict[str, dict[str, tuple[str, int]]]) -> dict[str, int]:
-    arity: dict[str, int] = {}
-    for key, (value, _no) in sections["policy_definition"].items():
-        arity[key] = len([t for t in value.split(",") if t.strip()])
-    for key, (value, _no) in sections.get("role_definition", {}).items():
-        arity[key] = len([t for t in value.split(",") if t.strip()])
-    return arity
+    Only regular files are read (a FIFO, device or directory is refused without opening it, so
+    nothing hangs); a link whose target leaves the policy directory is refused; the size is
+    bounded; a file that is not UTF-8 names the line of the first bad byte.
+    """
+    where = str(path)
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise PolicyError(f"cannot read: {exc.strerror}", file=where) from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode) \
+            else "a device or socket"
+        raise PolicyError(f"not a regular file ({kind}): policy files must be regular files", file=where)
+    if directory is not None and path.is_symlink():
+        target = path.resolve()
+        if not target.is_relative_to(directory.resolve()):
+            raise PolicyError("a link to a file outside the policy directory: copy the file into the directory",
+                              file=where)
+    if st.st_size > MAX_POLICY_FILE_BYTES:
+        raise PolicyError(f"{st.st_size} bytes: larger than {MAX_POLICY_FILE_BYTES} bytes", file=where)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(MAX_POLICY_FILE_BYTES + 1)
+    except OSError as exc:
+        raise PolicyError(f"cannot read: {exc.strerror}", file=where) from None
+    if len(data) > MAX_POLICY_FILE_BYTES:
+        raise PolicyError(f"larger than {MAX_POLICY_FILE_BYTES} bytes", file=where)
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise PolicyError(f"not UTF-8 (byte {exc.start + 1}): save the file as UTF-8", file=where, line=line) from None
 
 
 # ---- policy CSV --------------------------------------------------------------------------------
+
+#: What a mistyped policy type looks like; anything else is not echoed (the file may not be a policy).
+_PTYPE_LIKE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,15}")
+
 
 def read_csv_lines(text: str, file: str, arity: dict[str, int],
                    errors: list[PolicyError] | None = None) -> list[PolicyLine]:
@@ -201,8 +172,9 @@ def _csv_line(raw: str, no: int, file: str, arity: dict[str, int]) -> PolicyLine
     values = [v.strip() for v in rows[0]]
     ptype, rest = values[0], tuple(values[1:])
     if ptype not in arity:
+        shown = repr(ptype) if _PTYPE_LIKE.fullmatch(ptype) else "(not a policy type)"
         raise PolicyError(
-            f"unknown policy type {ptype!r} (model defines: {', '.join(sorted(arity))})", file=file, line=no
+            f"unknown policy type {shown} (model defines: {', '.join(sorted(arity))})", file=file, line=no
         )
     if len(rest) != arity[ptype]:
         raise PolicyError(
@@ -243,40 +215,44 @@ def policy_csv_files(directory: Path) -> list[Path]:
 
 
 def read_source(path: str | Path | None = None, *, lines: Iterable[PolicyLine] | None = None) -> PolicySource:
-    """Read a policy directory. ``lines`` replaces the CSV files (policies kept in a database)."""
+    """Read a policy directory. ``lines`` replaces the CSV files (policies kept in a database).
+
+    The model must be in the model family (SPEC §9, ``_family.FAMILY``); every problem is a
+    ``PolicyError`` naming the file and the line.
+    """
+    from ._family import FAMILY, check_model
+
     directory = Path(path) if path is not None else default_policy_dir()
     model_path = directory / MODEL_FILE
     meta_path = directory / METADATA_FILE
-    if not model_path.is_file():
+    if not model_path.exists():
         raise PolicyError(f"no {MODEL_FILE} in {directory}", file=str(model_path))
-    model_text = model_path.read_text(encoding="utf-8")
-    sections = parse_model(model_text, str(model_path))
-    problems = check_matcher(sections, str(model_path))
-    if problems:
-        raise problems[0]
-    arity = model_arity(sections)
-    metadata: dict[str, Any] = {}
-    if meta_path.is_file():
-        try:
-            metadata = tomllib.loads(meta_path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise PolicyError(f"invalid TOML: {exc}", file=str(meta_path)) from None
-    else:
+    model_text = read_policy_file(model_path, directory)
+    check_model(model_text, str(model_path))
+    arity = FAMILY.arity()
+    if not meta_path.exists():
         raise PolicyError(f"no {METADATA_FILE} in {directory}", file=str(meta_path))
+    metadata = read_metadata(meta_path, directory)
     files: list[str] = []
     if lines is None:
         collected: list[PolicyLine] = []
         for csv_path in policy_csv_files(directory):
             files.append(str(csv_path))
-            try:
-                text = csv_path.read_text(encoding="utf-8-sig")
-            except UnicodeDecodeError as exc:
-                raise PolicyError(f"not UTF-8: {exc}", file=str(csv_path)) from None
+            text = read_policy_file(csv_path, directory, encoding="utf-8-sig")
             collected.extend(read_csv_lines(text, str(csv_path), arity))
         all_lines = collected
     else:
         all_lines = list(lines)
     return PolicySource(directory, model_text, all_lines, metadata, _versions(metadata, str(meta_path)), files)
+
+
+def read_metadata(meta_path: Path, directory: Path | None = None) -> dict[str, Any]:
+    """metadata.toml as a dict; ``PolicyError`` with the line of a TOML error."""
+    text = read_policy_file(meta_path, directory)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"invalid TOML: {exc}", file=str(meta_path), line=getattr(exc, "lineno", None)) from None
 
 
 def holder_departments_from(meta: dict[str, Any], override: Iterable[str] | None) -> frozenset[str]:
