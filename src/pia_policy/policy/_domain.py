@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ..departments import expand_department, is_group_name
-from ..models import ACTIONS, RESOURCES, AccessRequest
+from ..models import ACTIONS, RESOURCES, SYSTEMS, AccessRequest
 
 if TYPE_CHECKING:
     from ._policy import Policy
@@ -66,6 +66,11 @@ class RequestDomain:
     methods: tuple[str, ...]
     #: representative -> every value it stands for (collapsed domains; identity otherwise)
     classes: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    #: the ``meth`` of a request that is not a transfer: "" off the transfer system, the transfer
+    #: method on it (SPEC §4: an access there goes through the system's own rights)
+    system_methods: tuple[str, ...] = ("", "fukushi_system")
+    #: the transfer system (別紙1 "福祉システム内") and one other, for ``access_requests``
+    systems: tuple[str, str] = ("fukushi", "hyojun")
 
     def casbin_requests(self, versions: Iterable[str] | None = None) -> Iterator[tuple[str, ...]]:
         """Every Casbin request tuple of the domain (login/logout carry no obj/aff; only transfer a rcpt/meth).
@@ -77,13 +82,14 @@ class RequestDomain:
         affs = ("",) + self.affairs
         rcpts = ("",) + self.departments
         meths = ("",) + self.methods
+        system_pairs = tuple(("", m) for m in self.system_methods)
         for ver in vers:
             for act in self.actions:
                 session = act in ("login", "logout")
                 objs = ("",) if session else self.resources
                 aff_values = ("",) if session else affs
                 pairs: tuple[tuple[str, str], ...] = (
-                    tuple((r, m) for r in rcpts for m in meths) if act == "transfer" else (("", ""),)
+                    tuple((r, m) for r in rcpts for m in meths) if act == "transfer" else system_pairs
                 )
                 for sub in subs:
                     for dom in self.departments:
@@ -93,12 +99,15 @@ class RequestDomain:
                                     for rcpt, meth in pairs:
                                         yield (sub, dom, obj, act, aff, ver, perm, rcpt, meth)
 
-    def access_requests(self, versions: Iterable[str] | None = None, *,
-                        system: str = "fukushi") -> Iterator[AccessRequest]:
-        """The same grid as ``AccessRequest`` (one role or none; regular employment)."""
+    def access_requests(self, versions: Iterable[str] | None = None) -> Iterator[AccessRequest]:
+        """The same grid as ``AccessRequest`` (one role or none; regular employment).
+
+        The system follows ``meth``: the transfer system when a method is set, another one when not.
+        """
+        on, off = self.systems
         for sub, dom, obj, act, aff, ver, perm, rcpt, meth in self.casbin_requests(versions):
             yield AccessRequest.model_construct(
-                version=ver, system=system, department=dom, employment="regular",
+                version=ver, system=on if meth else off, department=dom, employment="regular",
                 roles=frozenset({sub}) if sub else frozenset(), permission=perm, action=act,
                 resource=obj or None, affair=aff or None, recipient_department=rcpt or None,
                 method=meth or None,
@@ -114,6 +123,8 @@ class RequestDomain:
             n *= 1 if session else len(self.resources) * (1 + len(self.affairs))
             if act == "transfer":
                 n *= (1 + len(self.departments)) * (1 + len(self.methods))
+            else:
+                n *= len(self.system_methods)
             total += n
         return total * vers
 
@@ -260,7 +271,10 @@ def request_domain(*policies: Policy, include_other: bool = True, collapse: bool
     else:
         role_t, dept_t, res_t = tuple(sorted(roles)), tuple(sorted(departments)), RESOURCES
         aff_t, meth_t = tuple(sorted(affairs)), tuple(sorted(methods))
+    vocab = policies[0].vocabulary
+    other_system = next(s for s in SYSTEMS if s != vocab.transfer_system)
     return RequestDomain(
         versions=tuple(versions), roles=role_t, departments=dept_t, resources=res_t, actions=ACTIONS,
         affairs=aff_t, permissions=PERMISSIONS, methods=meth_t, classes=classes,
+        system_methods=("", vocab.transfer_method), systems=(vocab.transfer_system, other_system),
     )
