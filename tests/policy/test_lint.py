@@ -28,7 +28,10 @@ def test_shipped_policy_is_clean(policy_copy: Path) -> None:
 
 def test_unknown_department(policy_copy: Path) -> None:
     n = _append(policy_copy, "groups.csv", "g2,税務課,grp:bessi1-1\n")
-    assert _codes(policy_copy) == {"unknown_department": [("groups.csv", n)]}
+    codes = _codes(policy_copy)
+    assert codes.pop("unknown_department") == [("groups.csv", n)]
+    # and the exhaustive invariant: 税務課 now receives 別紙1 No.1 through the recipient lines
+    assert set(codes) == {"transfer_outside_bessi1"} and all(f == "policy.csv" for f, _ in codes["transfer_outside_bessi1"])
 
 
 def test_unknown_ward_department(policy_copy: Path) -> None:

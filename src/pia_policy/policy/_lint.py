@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..departments import expand_department, is_ward_group
-from ..models import MY_NUMBER_USE_ACTIONS
 from ._family import FAMILY, model_problems
 from ._source import (
     METADATA_FILE,
@@ -57,11 +56,6 @@ def _closure(parents: dict[str, set[str]], name: str) -> set[str]:
         frontier = {p for n in frontier for p in parents.get(n, ())} - seen
         seen |= frontier
     return seen
-
-
-def _members(children: dict[str, set[str]], name: str) -> set[str]:
-    """Every member (transitively) of a group, the group itself included."""
-    return _closure(children, name)
 
 
 def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | None = None) -> list[LintProblem]:
@@ -124,7 +118,6 @@ def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | 
 
     tokens = meta.get("tokens", {})
     holder_group = tokens.get("holder_group", "grp:holder")
-    mn_resource = tokens.get("my_number_resource", "kojin_bango")
     holders = holder_departments_from(meta, holder_departments)
     known: set[str] = set(holders)
     for name in meta.get("departments", {}).get("known", []):
@@ -132,8 +125,6 @@ def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | 
     purposes = set(meta.get("purposes", {}))
     citations: dict[str, Any] = meta.get("lines", {})
     version_ids = {v.id for v in versions}
-    mn_affairs = {v.id: set(next((x.get("my_number_affairs", []) for x in meta["versions"] if str(x["id"]) == v.id), []))
-                  for v in versions}
 
     for x in meta["versions"]:
         if "my_number_affairs" not in x:
@@ -141,7 +132,6 @@ def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | 
                                         f"version {x.get('id')} lists no my_number_affairs (別添3 I-1②); kojin_bango grants cannot be checked"))
     g2_parents: dict[str, set[str]] = defaultdict(set)
     g3_parents: dict[str, set[str]] = defaultdict(set)
-    g4_children: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     group_tokens: set[str] = {holder_group}
     for pl in lines:
         if pl.ptype == "g2":
@@ -149,8 +139,6 @@ def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | 
             group_tokens.add(pl.values[1])
         elif pl.ptype == "g3":
             g3_parents[pl.values[0]].add(pl.values[1])
-        elif pl.ptype == "g4":
-            g4_children[pl.values[2]][pl.values[1]].add(pl.values[0])
         if pl.ptype in ("g", "g4") and pl.values[2] not in version_ids:
             problems.append(LintProblem(pl.file, pl.line, "unknown_version",
                                         f"version {pl.values[2]!r} is not in {METADATA_FILE} (known: {', '.join(sorted(version_ids))})"))
@@ -191,19 +179,8 @@ def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | 
         if aff == "*" and act not in ("login", "logout"):
             problems.append(LintProblem(pl.file, pl.line, "wildcard_affair",
                                         f"line {lid!r} allows {act} without an affair (aff \"*\")"))
-        grants_mn = obj == "*" or mn_resource == obj or obj in _closure(g3_parents, mn_resource)
-        declared = any(str(x.get("id")) == ver and "my_number_affairs" in x for x in meta["versions"])
-        if grants_mn and act in MY_NUMBER_USE_ACTIONS and declared:
-            if aff == "*":
-                granted = {"*"}
-            else:
-                granted = {a for a in _members(g4_children[ver], aff) if a not in g4_children[ver]}
-            outside = sorted(a for a in granted if a not in mn_affairs[ver])
-            if outside:
-                problems.append(LintProblem(pl.file, pl.line, "my_number_outside_affairs",
-                                            f"{mn_resource} {act} granted in {', '.join(outside)}, outside the My Number affairs of version {ver}"))
     problems.extend(_lint_issuance(directory, meta))
-    return problems
+    return _with_invariants(problems, directory, holder_departments)
 
 
 def _lint_issuance(directory: Path, meta: dict[str, Any]) -> list[LintProblem]:
@@ -221,3 +198,29 @@ def _lint_issuance(directory: Path, meta: dict[str, Any]) -> list[LintProblem]:
                         f"issuance line id {pl.values[7]!r} has no citation in {METADATA_FILE} "
                         f"[issuance_lines.{pl.values[7]}]")
             for pl in issuance.lines if not str(cited.get(pl.values[7], {}).get("citation", ""))]
+
+
+def _with_invariants(problems: list[LintProblem], directory: Path,
+                     holder_departments: Iterable[str] | None) -> list[LintProblem]:
+    """Add the exhaustive invariant violations (one problem per invariant and policy line)."""
+    from ._invariants import policy_violations
+    from ._policy import Policy
+
+    if any(p.code in _BLOCKING for p in problems):
+        return problems
+    try:
+        policy = Policy.load(directory, holder_departments=holder_departments)
+    except PolicyError as exc:
+        return problems + [LintProblem(exc.file or str(directory), exc.line, "invalid_policy", exc.detail)]
+    seen = {(p.file, p.line, p.code) for p in problems}
+    for v in policy_violations(policy):
+        key = (v.file or str(directory), v.line, v.invariant)
+        if key not in seen:
+            seen.add(key)
+            problems.append(LintProblem(key[0], v.line, v.invariant, v.message))
+    return problems
+
+
+#: Problems after which the policy cannot be loaded, so its decisions cannot be checked.
+_BLOCKING = frozenset({"invalid_csv", "invalid_file", "invalid_model", "invalid_metadata", "model_family",
+                       "missing_file", "version_overlap", "version_gap", "version_empty", "unknown_version"})
