@@ -169,6 +169,17 @@ def _lint(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from .policy import export_casbin
+
+    policy = _load_policy(args)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise _BadArgument(msg(f"--out がディレクトリではない: {out}", f"--out is not a directory: {out}"))
+    print(json.dumps(export_casbin(policy, out), ensure_ascii=False, indent=2))
+    return 0
+
+
 def register(subparsers: Any) -> None:
     """Add check-transfer, check-access, check-issuance and lint to the `pia-policy` dispatcher."""
     p = subparsers.add_parser("check-transfer", help="may the holder transfer to DEPARTMENT for PURPOSE?")
@@ -208,6 +219,12 @@ def register(subparsers: Any) -> None:
     i.add_argument("--at", default=None, help="time (ISO 8601; naive = JST; default now)")
     i.add_argument("--policy", default=None)
     i.set_defaults(func=lambda ns: _run(_check_issuance, ns))
+
+    x = subparsers.add_parser("export", help="write a flat Casbin model + policy for other languages (SPEC §9)")
+    x.add_argument("--format", choices=("casbin",), default="casbin")
+    x.add_argument("--out", required=True, help="directory for model.conf, policy.csv, versions.csv")
+    x.add_argument("--policy", default=None)
+    x.set_defaults(func=lambda ns: _run(_export, ns))
 
     lint_p = subparsers.add_parser("lint", help="check a policy directory")
     lint_p.add_argument("--policy", default=None)

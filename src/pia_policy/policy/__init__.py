@@ -12,6 +12,7 @@ from ._domain import OTHER_AFFAIR, OTHER_DEPARTMENT, OTHER_METHOD, RequestDomain
 from ._engine import CompiledPolicy, Vocabulary, request_tokens
 from ._lint import LintProblem, lint
 from ._policy import JST, Policy, jst_date, to_utc_naive
+from ._export import export_casbin
 from ._family import FAMILY, ModelFamily, check_model, model_problems, tokenize
 from ._source import PolicyError, PolicyLine, PolicyVersion, default_policy_dir
 
@@ -31,6 +32,7 @@ __all__ = [
     "Vocabulary",
     "request_tokens",
     "FAMILY",
+    "export_casbin",
     "ModelFamily",
     "check_model",
     "model_problems",
