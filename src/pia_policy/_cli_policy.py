@@ -162,7 +162,7 @@ def _lint(args: argparse.Namespace) -> int:
 
     if args.policy is not None and not Path(args.policy).is_dir():
         raise _BadArgument(msg(f"方針ディレクトリがない: {args.policy}", f"no policy directory: {args.policy}"))
-    problems = lint(args.policy)
+    problems = lint(args.policy, database=args.database, table_name=args.table)
     print(json.dumps({"ok": not problems, "problems": [p.to_dict() for p in problems]}, ensure_ascii=False, indent=2))
     for p in problems:
         print(str(p), file=sys.stderr)
@@ -227,5 +227,8 @@ def register(subparsers: Any) -> None:
     x.set_defaults(func=lambda ns: _run(_export, ns))
 
     lint_p = subparsers.add_parser("lint", help="check a policy directory")
-    lint_p.add_argument("--policy", default=None)
+    lint_p.add_argument("--policy", default=None, help="policy directory (with --database: model.conf, and "
+                        "metadata.toml unless saved with the lines)")
+    lint_p.add_argument("--database", default=None, help="SQLAlchemy URL of policy lines (sqlite:///f.db, postgresql+psycopg://…)")
+    lint_p.add_argument("--table", default="pia_policy_rule", help="table of the lines (default pia_policy_rule)")
     lint_p.set_defaults(func=lambda ns: _run(_lint, ns))

@@ -13,6 +13,7 @@ from ._engine import CompiledPolicy, Vocabulary, request_tokens
 from ._lint import LintProblem, lint
 from ._policy import JST, Policy, jst_date, to_utc_naive
 from ._export import export_casbin
+from ._watch import PolicyChangeWatcher
 from ._family import FAMILY, ModelFamily, check_model, model_problems, tokenize
 from ._source import PolicyError, PolicyLine, PolicyVersion, default_policy_dir
 
@@ -33,6 +34,7 @@ __all__ = [
     "request_tokens",
     "FAMILY",
     "export_casbin",
+    "PolicyChangeWatcher",
     "ModelFamily",
     "check_model",
     "model_problems",

@@ -58,8 +58,14 @@ def _closure(parents: dict[str, set[str]], name: str) -> set[str]:
     return seen
 
 
-def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | None = None) -> list[LintProblem]:
-    """Lint a policy directory (default: the packaged policies); an empty list means clean."""
+def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | None = None,
+         database: Any = None, table_name: str = "pia_policy_rule") -> list[LintProblem]:
+    """Lint a policy directory (default: the packaged policies); an empty list means clean.
+
+    With ``database`` (a SQLAlchemy URL) the lines — and the metadata saved with them, if any —
+    come from the database instead of the CSV files; problems of a row name ``db:<table>`` and
+    the row id.
+    """
     directory = Path(path) if path is not None else default_policy_dir()
     problems: list[LintProblem] = []
     model_path = directory / MODEL_FILE
@@ -74,8 +80,15 @@ def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | 
     problems.extend(LintProblem(str(model_path), e.line, "model_family", e.detail) for e in family)
     if not meta_path.exists():
         return problems + [LintProblem(str(meta_path), None, "missing_file", f"no {METADATA_FILE} in {directory}")]
+    db_meta = None
+    if database is not None:
+        from ._db import load_metadata_text, where
+
+        db_meta = load_metadata_text(database, table_name)
+        if db_meta is not None:
+            meta_path = Path(where(table_name) + "_metadata")
     try:
-        meta_text = read_policy_file(meta_path, directory)
+        meta_text = db_meta if db_meta is not None else read_policy_file(meta_path, directory)
     except PolicyError as exc:
         return problems + [LintProblem(str(meta_path), exc.line, "invalid_file", exc.detail)]
     try:
@@ -106,7 +119,14 @@ def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | 
     # CSV
     arity = FAMILY.arity()
     lines: list[PolicyLine] = []
-    for csv_path in policy_csv_files(directory):
+    if database is not None:
+        from ._db import load_lines
+
+        try:
+            lines = load_lines(database, model_text, table_name=table_name, arity=arity)
+        except PolicyError as exc:
+            problems.append(LintProblem(exc.file or str(database), exc.line, "invalid_row", exc.detail))
+    for csv_path in policy_csv_files(directory) if database is None else ():
         errors: list[PolicyError] = []
         try:
             text = read_policy_file(csv_path, directory, encoding="utf-8-sig")
@@ -180,7 +200,7 @@ def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | 
             problems.append(LintProblem(pl.file, pl.line, "wildcard_affair",
                                         f"line {lid!r} allows {act} without an affair (aff \"*\")"))
     problems.extend(_lint_issuance(directory, meta))
-    return _with_invariants(problems, directory, holder_departments)
+    return _with_invariants(problems, directory, holder_departments, lines, meta_text)
 
 
 def _lint_issuance(directory: Path, meta: dict[str, Any]) -> list[LintProblem]:
@@ -200,16 +220,18 @@ def _lint_issuance(directory: Path, meta: dict[str, Any]) -> list[LintProblem]:
             for pl in issuance.lines if not str(cited.get(pl.values[7], {}).get("citation", ""))]
 
 
-def _with_invariants(problems: list[LintProblem], directory: Path,
-                     holder_departments: Iterable[str] | None) -> list[LintProblem]:
+def _with_invariants(problems: list[LintProblem], directory: Path, holder_departments: Iterable[str] | None,
+                     lines: list[PolicyLine], meta_text: str) -> list[LintProblem]:
     """Add the exhaustive invariant violations (one problem per invariant and policy line)."""
     from ._invariants import policy_violations
     from ._policy import Policy
+    from ._source import read_source
 
     if any(p.code in _BLOCKING for p in problems):
         return problems
     try:
-        policy = Policy.load(directory, holder_departments=holder_departments)
+        source = read_source(directory, lines=lines, metadata_text=meta_text)
+        policy = Policy.from_source(source, holder_departments=holder_departments)
     except PolicyError as exc:
         return problems + [LintProblem(exc.file or str(directory), exc.line, "invalid_policy", exc.detail)]
     seen = {(p.file, p.line, p.code) for p in problems}
@@ -222,5 +244,5 @@ def _with_invariants(problems: list[LintProblem], directory: Path,
 
 
 #: Problems after which the policy cannot be loaded, so its decisions cannot be checked.
-_BLOCKING = frozenset({"invalid_csv", "invalid_file", "invalid_model", "invalid_metadata", "model_family",
+_BLOCKING = frozenset({"invalid_csv", "invalid_row", "invalid_file", "invalid_model", "invalid_metadata", "model_family",
                        "missing_file", "version_overlap", "version_gap", "version_empty", "unknown_version"})

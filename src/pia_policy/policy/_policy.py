@@ -229,6 +229,8 @@ class Policy:
         self._loader = loader
         self._lock = threading.Lock()
         self.origin = origin
+        #: (url, table) when loaded from a database (the watcher listens there)
+        self._database: tuple[Any, str] | None = None
 
     # ---- loading -------------------------------------------------------------------------------
     @classmethod
@@ -243,28 +245,67 @@ class Policy:
         return cls(state, loader, str(state.source.directory))
 
     @classmethod
+    def from_source(cls, source: PolicySource, *, holder_departments: Iterable[str] | None = None) -> Policy:
+        """A policy of an already read source (``reload`` keeps it: there is nowhere to re-read from)."""
+        holders = tuple(holder_departments) if holder_departments is not None else None
+        state = _build_state(source, holders)
+        return cls(state, lambda: state, str(source.directory))
+
+    @classmethod
     def from_database(cls, url: Any, *, path: str | Path | None = None,
                       holder_departments: Iterable[str] | None = None,
                       table_name: str = "pia_policy_rule") -> Policy:
-        """Load the policy lines from a database (sqlalchemy-adapter); model and metadata from ``path``."""
-        from ._db import load_lines
+        """Load the policy lines (and the metadata saved with them) from a database; the model from ``path``.
+
+        The lines are checked like files and linted (rows are edited live, without a CI): any
+        lint problem is a ``PolicyError`` naming ``db:<table>`` and the row id, and a ``reload``
+        that fails keeps the previous policy.
+        """
+        from ._db import load_lines, load_metadata_text
+        from ._family import FAMILY
+        from ._lint import lint
 
         holders = tuple(holder_departments) if holder_departments is not None else None
 
         def loader() -> _State:
+            problems = lint(path, holder_departments=holders, database=url, table_name=table_name)
+            if problems:
+                first = problems[0]
+                more = f" (and {len(problems) - 1} more: pia-policy lint --database URL)" if len(problems) > 1 else ""
+                raise PolicyError(f"{first.code}: {first.message}{more}", file=first.file, line=first.line)
             base = read_source(path, lines=[])
-            db_lines = load_lines(url, base.model_text, table_name=table_name)
-            return _build_state(read_source(path, lines=db_lines), holders)
+            db_lines = load_lines(url, base.model_text, table_name=table_name, arity=FAMILY.arity())
+            meta_text = load_metadata_text(url, table_name)
+            return _build_state(read_source(path, lines=db_lines, metadata_text=meta_text), holders)
 
         state = loader()
-        return cls(state, loader, f"database:{table_name}")
+        policy = cls(state, loader, f"database:{table_name}")
+        policy._database = (url, table_name)
+        return policy
 
     def save_to_database(self, url: Any, *, table_name: str = "pia_policy_rule") -> int:
-        """Store this policy's lines (as written, before 各区X課 expansion) in a database; returns the count."""
+        """Store this policy's lines (as written, before 各区X課 expansion) and its metadata; returns the count."""
         from ._db import save_lines
+        from ._source import METADATA_FILE, read_policy_file
 
         st = self._state
-        return save_lines(url, st.source.model_text, st.source.lines, table_name=table_name)
+        meta_text = None
+        if st.source.directory is not None and (st.source.directory / METADATA_FILE).exists():
+            meta_text = read_policy_file(st.source.directory / METADATA_FILE, st.source.directory)
+        return save_lines(url, st.source.model_text, st.source.lines, table_name=table_name,
+                          metadata_text=meta_text)
+
+    def watch(self, callback: Callable[[Policy], Any] | None = None, *, interval: float = 1.0) -> Any:
+        """Reload this policy whenever its source changes, in a background thread; returns the started
+        ``PolicyChangeWatcher`` (``.stop()``, ``.reloads``, ``.last_error``; usable as a context manager).
+
+        PostgreSQL: LISTEN/NOTIFY (a trigger on the table announces every change); SQLite: ``PRAGMA
+        data_version`` and the file's identity; files: their inode, mtime and size.
+        ``callback(policy)`` runs after each successful reload.
+        """
+        from ._watch import PolicyChangeWatcher
+
+        return PolicyChangeWatcher(self, callback, interval=interval).start()
 
     def reload(self) -> None:
         """Re-read the policy from where it was loaded; readers see the old or the new state, never a mix."""

@@ -214,8 +214,10 @@ def policy_csv_files(directory: Path) -> list[Path]:
     return [p for p in sorted(directory.glob("*.csv")) if p.name not in OTHER_MODEL_CSV]
 
 
-def read_source(path: str | Path | None = None, *, lines: Iterable[PolicyLine] | None = None) -> PolicySource:
-    """Read a policy directory. ``lines`` replaces the CSV files (policies kept in a database).
+def read_source(path: str | Path | None = None, *, lines: Iterable[PolicyLine] | None = None,
+                metadata_text: str | None = None) -> PolicySource:
+    """Read a policy directory. ``lines`` replaces the CSV files and ``metadata_text`` metadata.toml
+    (policies kept in a database).
 
     The model must be in the model family (SPEC §9, ``_family.FAMILY``); every problem is a
     ``PolicyError`` naming the file and the line.
@@ -230,9 +232,12 @@ def read_source(path: str | Path | None = None, *, lines: Iterable[PolicyLine] |
     model_text = read_policy_file(model_path, directory)
     check_model(model_text, str(model_path))
     arity = FAMILY.arity()
-    if not meta_path.exists():
+    if metadata_text is not None:
+        metadata = _toml(metadata_text, str(meta_path))
+    elif not meta_path.exists():
         raise PolicyError(f"no {METADATA_FILE} in {directory}", file=str(meta_path))
-    metadata = read_metadata(meta_path, directory)
+    else:
+        metadata = read_metadata(meta_path, directory)
     files: list[str] = []
     if lines is None:
         collected: list[PolicyLine] = []
@@ -248,11 +253,14 @@ def read_source(path: str | Path | None = None, *, lines: Iterable[PolicyLine] |
 
 def read_metadata(meta_path: Path, directory: Path | None = None) -> dict[str, Any]:
     """metadata.toml as a dict; ``PolicyError`` with the line of a TOML error."""
-    text = read_policy_file(meta_path, directory)
+    return _toml(read_policy_file(meta_path, directory), str(meta_path))
+
+
+def _toml(text: str, where: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"invalid TOML: {exc}", file=str(meta_path), line=getattr(exc, "lineno", None)) from None
+        raise PolicyError(f"invalid TOML: {exc}", file=where, line=getattr(exc, "lineno", None)) from None
 
 
 def holder_departments_from(meta: dict[str, Any], override: Iterable[str] | None) -> frozenset[str]:
