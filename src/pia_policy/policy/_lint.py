@@ -244,5 +244,5 @@ def _with_invariants(problems: list[LintProblem], directory: Path, holder_depart
 
 
 #: Problems after which the policy cannot be loaded, so its decisions cannot be checked.
-_BLOCKING = frozenset({"invalid_csv", "invalid_row", "invalid_file", "invalid_model", "invalid_metadata", "model_family",
+_BLOCKING = frozenset({"invalid_csv", "invalid_row", "invalid_file", "invalid_issuance", "invalid_model", "invalid_metadata", "model_family",
                        "missing_file", "version_overlap", "version_gap", "version_empty", "unknown_version"})
