@@ -88,3 +88,42 @@ def test_bulk_access_counts_per_jst_day(world: World) -> None:
         world.event(f"2025-05-02T00:{i // 60 % 60:02d}:{i % 60:02d}", "A1", subject_id=f"Y{i:05d}")
     assert not flagged(world.run(), "BULK_ACCESS")
     assert flagged(world.run(bulk_subjects=299), "BULK_ACCESS")
+
+
+# --- issue 16 item 8: logins and logouts sharing a session_id pair in one sorted pass ---------------------
+
+def test_long_session_pairs_each_login_with_the_next_logout_of_a_shared_session_id(world: World) -> None:
+    world.account("S1")
+    short = world.event("2025-05-01T08:00:00", "S1", "login", session_id="s")
+    world.event("2025-05-01T09:00:00", "S1", "logout", session_id="s")
+    long = world.event("2025-05-02T08:00:00", "S1", "login", session_id="s")
+    world.event("2025-05-02T18:00:01", "S1", "logout", session_id="s")
+    exactly = world.event("2025-05-03T08:00:00", "S1", "login", session_id="s")
+    world.event("2025-05-03T18:00:00", "S1", "logout", session_id="s")
+    same_instant = world.event("2025-05-04T08:00:00", "S1", "login", session_id="s")
+    world.event("2025-05-04T08:00:00", "S1", "logout", session_id="s")  # a logout at the login's instant ends it
+    last_open = world.event("2025-06-01T13:59:59", "S1", "login", session_id="s")  # no later logout
+    no_id = world.event("2025-05-05T08:00:00", "S1", "login")  # without session_id: never pairs
+    world.event("2025-05-05T09:00:00", "S1", "logout")
+    got = flagged(world.run(), "LONG_SESSION")
+    assert got == {long, last_open, no_id}
+    assert not {short, exactly, same_instant} & got
+
+
+def test_long_session_many_pairs_of_one_session_id(world: World) -> None:
+    # 2,000 sequential pairs share one session_id; every 100th lasts 10 h 1 s, the others 1 h (and the
+    # 50th of each hundred exactly 10 h). The self-join was quadratic in such pairs.
+    import datetime as dt
+
+    world.account("S1")
+    expected = set()
+    start = dt.datetime(2022, 8, 1, 8)
+    for i in range(2000):
+        login_at = start + dt.timedelta(hours=12 * i)
+        length = dt.timedelta(hours=10, seconds=1) if i % 100 == 0 else dt.timedelta(
+            hours=10 if i % 100 == 50 else 1)
+        login = world.event(login_at.isoformat(), "S1", "login", session_id="shared")
+        world.event((login_at + length).isoformat(), "S1", "logout", session_id="shared")
+        if i % 100 == 0:
+            expected.add(login)
+    assert flagged(world.run(), "LONG_SESSION") == expected

@@ -117,3 +117,29 @@ def test_log_sequence_systems_are_independent(world: World) -> None:
     world.event("2025-05-01T09:02:00", "S1", seq=2, system="fukushi")
     world.event("2025-05-01T09:03:00", "S1", seq=3, system="hyojun")
     assert not _seq_findings(world)
+
+
+# --- issue 16 item 4: seq spans the whole BIGINT range (a difference does not fit in a BIGINT) ------------
+
+def test_log_sequence_extreme_numbers_do_not_overflow(world: World) -> None:
+    world.account("S1")
+    low = -9223372036854775808
+    world.event("2025-05-01T09:00:00", "S1", seq=low)
+    after = world.event("2025-05-01T09:01:00", "S1", seq=5)
+    world.event("2025-05-01T09:00:00", "S1", seq=low + 1, system="hyojun")  # near miss: consecutive extremes
+    world.event("2025-05-01T09:01:00", "S1", seq=low + 2, system="hyojun")
+    world.event("2025-05-01T09:00:00", "S1", seq=9223372036854775806, system="gyomu_kyotsu")
+    world.event("2025-05-01T09:01:00", "S1", seq=9223372036854775807, system="gyomu_kyotsu")
+    got = _seq_findings(world)
+    assert set(got) == {"fukushi"}
+    # 2^63 + 4 numbers are missing: the count is capped at the largest BIGINT
+    assert got["fukushi"].event_count == 9223372036854775807
+    assert [e.event_id for e in got["fukushi"].evidence] == [after]
+
+
+def test_log_sequence_gap_across_zero_counts_exactly(world: World) -> None:
+    world.account("S1")
+    world.event("2025-05-01T09:00:00", "S1", seq=-3)
+    after = world.event("2025-05-01T09:01:00", "S1", seq=4)  # -2 .. 3 missing: 6
+    got = _seq_findings(world)
+    assert got["fukushi"].event_count == 6 and [e.event_id for e in got["fukushi"].evidence] == [after]

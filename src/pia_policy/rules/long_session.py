@@ -9,20 +9,30 @@ __all__ = ["RULE"]
 
 
 def _sql(ctx: RuleContext) -> str:
-    """Candidate rows (DESIGN.md columns of this scope)."""
+    """Candidate rows (DESIGN.md columns of this scope).
+
+    Each login ends at the first logout of its (system, account_id, session_id) at or after it,
+    found in one sorted pass: logins and logouts ordered by time (a login before a logout of the
+    same instant), the minimum logout time over the rows that follow. Linear in the events after
+    the sort, however many sessions share one ``session_id`` (a self-join was quadratic). A login
+    without ``session_id`` never pairs: it lasts until the audit time.
+    """
     limit = seconds(float(ctx.params.get("session_hours", 10)) * 3600)
     return f"""
-WITH li AS (
-  SELECT system, account_id, session_id, file, file_idx, line, event_id, ts FROM ev WHERE action = 'login'
+WITH se AS (
+  SELECT system, account_id, session_id, file, file_idx, line, event_id, ts,
+         CASE WHEN action = 'login' THEN 0 ELSE 1 END AS kind
+  FROM ev WHERE action IN ('login', 'logout')
 ), s AS (
-  SELECT li.system, li.account_id, li.file, li.file_idx, li.line, li.event_id, li.ts, MIN(lo.ts) AS end_ts
-  FROM li LEFT JOIN ev lo
-    ON lo.action = 'logout' AND lo.system = li.system AND lo.account_id = li.account_id
-   AND lo.session_id = li.session_id AND lo.ts >= li.ts
-  GROUP BY li.system, li.account_id, li.file, li.file_idx, li.line, li.event_id, li.ts
+  SELECT se.*,
+         MIN(CASE WHEN kind = 1 THEN ts END) OVER (
+           PARTITION BY system, account_id, session_id ORDER BY ts, kind
+           ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS end_ts
+  FROM se
 )
 SELECT system, account_id, file, file_idx, line, event_id, ts FROM s
-WHERE COALESCE(end_ts, {ts(ctx.as_of_utc)}) > ts + {limit}
+WHERE kind = 0
+  AND COALESCE(CASE WHEN session_id IS NOT NULL THEN end_ts END, {ts(ctx.as_of_utc)}) > ts + {limit}
 """
 
 
