@@ -268,3 +268,74 @@ def test_counts_inconsistent(tmp_path: Path, change: dict[str, int], by_rule: di
     out = counted_out(tmp_path, {**GOOD_COUNTS, **change}, by_rule)
     problems = verify(out)
     assert len(problems) == 1 and needle in problems[0], problems
+
+
+# --- issue 16 items 9 and 10: a hostile tree or summary.json is a FAIL (exit 1), never a traceback -------
+
+def test_added_directory_and_symlinked_directory_fail(tmp_path: Path) -> None:
+    out = make_out(tmp_path, key=None)
+    assert verify(out) == []
+    (out / "x").mkdir(mode=0o700)
+    problems = verify(out)
+    assert len(problems) == 1 and problems[0].startswith("x/:")
+    (out / "x").rmdir()
+    (out / "notices" / "evil").symlink_to(tmp_path)  # a directory outside, through a link
+    problems = verify(out)
+    assert len(problems) == 1 and "notices/evil" in problems[0] and "シンボリックリンク" in problems[0]
+
+
+def test_symlink_in_place_of_a_listed_file_fails(tmp_path: Path) -> None:
+    out = make_out(tmp_path, key=None)
+    real = tmp_path / "copy.html"
+    real.write_bytes((out / "report.html").read_bytes())
+    (out / "report.html").unlink()
+    (out / "report.html").symlink_to(real)  # same bytes, same hash: still not the written file
+    problems = verify(out)
+    assert any("report.html" in p and "シンボリックリンク" in p for p in problems)
+
+
+def test_fifo_in_the_tree_fails(tmp_path: Path) -> None:
+    out = make_out(tmp_path, key=None)
+    os.mkfifo(out / "notices" / "pipe")
+    problems = verify(out)
+    assert len(problems) == 1 and "notices/pipe" in problems[0]
+
+
+def test_modes_are_checked(tmp_path: Path) -> None:
+    out = make_out(tmp_path, key=None)
+    os.chmod(out / "findings.jsonl", 0o666)
+    problems = verify(out)
+    assert len(problems) == 1 and "findings.jsonl" in problems[0] and "666" in problems[0]
+    os.chmod(out / "findings.jsonl", 0o600)
+    os.chmod(out / "notices", 0o777)
+    problems = verify(out)
+    assert len(problems) == 1 and "notices/" in problems[0] and "700" in problems[0]
+    os.chmod(out / "notices", 0o700)
+    assert verify(out) == []  # near miss: restored
+
+
+@pytest.mark.parametrize("text", [
+    '{"outputs": [], "counts": {"lines_read": NaN}}',
+    '{"outputs": [], "x": Infinity}',
+    "[" * 100_000 + "]" * 100_000,
+    '{"a":' * 100_000 + "1" + "}" * 100_000,
+    '{"outputs": [], "deep": ' + "[" * 70 + "]" * 70 + "}",
+])
+def test_hostile_summary_is_a_failure_not_a_crash(tmp_path: Path, text: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    out = make_out(tmp_path, key=None)
+    (out / "summary.json").write_text(text, encoding="utf-8")
+    problems = verify(out, KEY)
+    assert problems and any("summary.json" in p for p in problems)
+    assert main(["verify", str(out), "--lang", "en"]) == 1
+    captured = capsys.readouterr()
+    assert "FAIL: summary.json" in captured.out and "Traceback" not in captured.err
+
+
+def test_summary_nesting_at_the_bound_is_read(tmp_path: Path) -> None:
+    out = make_out(tmp_path, key=None)
+    path = out / "summary.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["deep"] = json.loads("[" * 62 + "]" * 62)  # 63 levels below the object: 64 in all
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    assert verify(out) == []

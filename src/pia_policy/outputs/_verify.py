@@ -5,10 +5,12 @@ from __future__ import annotations
 import hmac
 import json
 import os
+import stat
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .._i18n import msg
+from ._atomic import dir_mode_for
 from ._files import hash_and_count, sha256_file
 from ._sign import SIGNATURE_ALG, signature_of
 from ._write import SPEC_FILES, SUMMARY
@@ -16,14 +18,110 @@ from ._write import SPEC_FILES, SUMMARY
 __all__ = ["verify", "signature_state"]
 
 
-def _listed_files(out_dir: Path) -> set[str]:
-    found: set[str] = set()
-    for root, _dirs, files in os.walk(out_dir):
-        for name in files:
-            rel = (Path(root) / name).relative_to(out_dir).as_posix()
-            if rel != SUMMARY:
-                found.add(rel)
-    return found
+#: summary.json is a few kilobytes to a few megabytes; a larger one is not read.
+_MAX_SUMMARY_BYTES = 256 << 20
+#: summary.json nests a handful of levels; deeper is not a summary (and would exhaust the stack).
+_MAX_DEPTH = 64
+
+
+def _tree(out_dir: Path) -> tuple[dict[str, int], list[str]]:
+    """Every regular file under ``out_dir`` (relative POSIX path → mode) and the problems of the tree.
+
+    Nothing is followed: a symbolic link (to a file or a directory), a FIFO, a socket or a device
+    is a problem, and so is a directory that holds no file (an added, empty directory).
+    """
+    files: dict[str, int] = {}
+    problems: list[str] = []
+    pending = [out_dir]
+    while pending:
+        directory = pending.pop()
+        has_file = False
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(msg(f"{directory}: 読み取れません（{exc.strerror}）", f"{directory}: cannot read ({exc.strerror})"))
+            continue
+        for entry in entries:
+            rel = Path(entry.path).relative_to(out_dir).as_posix()
+            st = entry.stat(follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):
+                problems.append(msg(f"{rel}: シンボリックリンクは出力に含まれません", f"{rel}: a symbolic link is not an output"))
+            elif stat.S_ISDIR(st.st_mode):
+                pending.append(Path(entry.path))
+                has_file = True  # judged on its own
+            elif stat.S_ISREG(st.st_mode):
+                files[rel] = stat.S_IMODE(st.st_mode)
+                has_file = True
+            else:
+                problems.append(msg(f"{rel}: 通常のファイルではありません", f"{rel}: not a regular file"))
+        if not has_file and directory != out_dir:
+            rel = directory.relative_to(out_dir).as_posix()
+            problems.append(msg(f"{rel}/: {SUMMARY} に記載のないディレクトリです", f"{rel}/: directory not listed in {SUMMARY}"))
+    return files, problems
+
+
+def _check_modes(out_dir: Path, files: dict[str, int]) -> list[str]:
+    """Every file has summary.json's mode, every directory below the root the matching one; nothing world-writable."""
+    mode = files.get(SUMMARY)
+    if mode is None:
+        return []
+    problems = [
+        msg(f"{rel}: 権限 {m:03o} が summary.json の {mode:03o} と異なります",
+            f"{rel}: mode {m:03o} differs from summary.json's {mode:03o}")
+        for rel, m in sorted(files.items()) if m != mode
+    ]
+    want_dir = dir_mode_for(mode)
+    for root, dirs, _files in os.walk(out_dir):
+        for name in dirs:
+            path = Path(root) / name
+            m = stat.S_IMODE(os.lstat(path).st_mode)
+            if not stat.S_ISLNK(os.lstat(path).st_mode) and m != want_dir:
+                rel = path.relative_to(out_dir).as_posix()
+                problems.append(msg(f"{rel}/: 権限 {m:03o} が想定の {want_dir:03o} と異なります",
+                                    f"{rel}/: mode {m:03o}, expected {want_dir:03o}"))
+    root_mode = stat.S_IMODE(os.stat(out_dir).st_mode)
+    if root_mode & 0o002:
+        problems.append(msg(f"{out_dir}: 誰でも書き込めるディレクトリです（権限 {root_mode:03o}）",
+                            f"{out_dir}: the directory is world-writable (mode {root_mode:03o})"))
+    return problems
+
+
+def _depth_ok(value: Any) -> bool:
+    """Whether ``value`` nests at most ``_MAX_DEPTH`` levels (iterative: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            return False
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return True
+
+
+def _not_a_number(token: str) -> Any:
+    raise ValueError(f"{token} is not JSON")
+
+
+def _read_summary(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """summary.json as a dict, or the problem (missing, too large, not JSON, NaN, too deep, not an object)."""
+    try:
+        size = os.stat(path).st_size
+        if size > _MAX_SUMMARY_BYTES:
+            return None, msg(f"{SUMMARY} が大きすぎます（{size} バイト）", f"{SUMMARY} is too large ({size} bytes)")
+        summary = json.loads(path.read_text(encoding="utf-8"), parse_constant=_not_a_number)
+    except FileNotFoundError:
+        return None, msg(f"{SUMMARY} がありません", f"{SUMMARY} is missing")
+    except RecursionError:
+        return None, msg(f"{SUMMARY} の入れ子が深すぎます", f"{SUMMARY} is nested too deeply")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return None, msg(f"{SUMMARY} を読み取れません: {exc}", f"{SUMMARY} cannot be read: {exc}")
+    if not isinstance(summary, dict):
+        return None, msg(f"{SUMMARY} の形式が不正です", f"{SUMMARY} is not a JSON object")
+    if not _depth_ok(summary):
+        return None, msg(f"{SUMMARY} の入れ子が深すぎます", f"{SUMMARY} is nested too deeply")
+    return summary, None
 
 
 def _safe_rel(path: Any) -> str | None:
@@ -109,8 +207,12 @@ def _check_inputs(summary: dict[str, Any], data_dir: Path) -> list[str]:
 def verify(out_dir: Path | str, key: bytes | None = None, *, data_dir: Path | str | None = None) -> list[str]:
     """Problems found in ``out_dir`` (empty list: every hash and the signature hold).
 
-    Checks: summary.json readable; every listed output present with its size and SHA-256;
-    no file in the directory that summary.json does not list; the SPEC §5 files listed; with
+    Checks: summary.json readable (a JSON object, no NaN, at most 64 levels deep, at most
+    256 MiB); every listed output present with its size and SHA-256; every entry of the tree
+    against the listed set: no unlisted file, no empty added directory, no symbolic link (to a
+    file or a directory), nothing but regular files and directories; every file with
+    summary.json's mode, every directory with the matching one, the root not world-writable;
+    the SPEC §5 files listed; with
     ``key``, a signature present and valid; the line counts of findings/rejected/duplicates and
     ``lines_read = events_evaluated + duplicates + lines_rejected`` as the summary states them
     (when it has those counts); with ``data_dir``, every input listed in summary.json
@@ -121,17 +223,11 @@ def verify(out_dir: Path | str, key: bytes | None = None, *, data_dir: Path | st
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise FileNotFoundError(out_dir)
-    summary_path = out_dir / SUMMARY
-    try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return [msg(f"{SUMMARY} がありません", f"{SUMMARY} is missing")]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return [msg(f"{SUMMARY} を読み取れません: {exc}", f"{SUMMARY} cannot be read: {exc}")]
-    if not isinstance(summary, dict):
-        return [msg(f"{SUMMARY} の形式が不正です", f"{SUMMARY} is not a JSON object")]
+    files, problems = _tree(out_dir)
+    summary, unreadable = _read_summary(out_dir / SUMMARY)
+    if summary is None:
+        return [*problems, unreadable or ""]
 
-    problems: list[str] = []
     outputs = summary.get("outputs")
     if not isinstance(outputs, list):
         problems.append(msg(f"{SUMMARY} に outputs の一覧がありません", f"{SUMMARY} has no outputs list"))
@@ -148,7 +244,7 @@ def verify(out_dir: Path | str, key: bytes | None = None, *, data_dir: Path | st
             continue
         listed.add(rel)
         path = out_dir / rel
-        if not path.is_file():
+        if rel not in files:  # missing, or reached through a link (reported by _tree)
             problems.append(msg(f"{rel}: ファイルがありません", f"{rel}: file is missing"))
             continue
         size, digest, lines = hash_and_count(path)
@@ -160,12 +256,13 @@ def verify(out_dir: Path | str, key: bytes | None = None, *, data_dir: Path | st
                     f"{rel}: content changed (SHA-256 {digest}, recorded {entry.get('sha256')})",
                 )
             )
-    for rel in sorted(_listed_files(out_dir) - listed):
+    for rel in sorted(set(files) - listed - {SUMMARY}):
         problems.append(msg(f"{rel}: {SUMMARY} に記載のないファイルです", f"{rel}: file not listed in {SUMMARY}"))
     for rel in SPEC_FILES:
         if rel not in listed and not (out_dir / rel).exists():
             problems.append(msg(f"{rel}: 必須の出力ファイルがありません", f"{rel}: required output file is missing"))
 
+    problems.extend(_check_modes(out_dir, {rel: m for rel, m in files.items() if rel in listed or rel == SUMMARY}))
     if not problems:  # the files are the ones written: do they agree with the summary's counts?
         problems.extend(_check_counts(summary, line_counts))
     if data_dir is not None:
