@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from .._i18n import msg
 from ._errors import InputError
 from ._fields import EVENT_FIELDS
@@ -89,6 +91,16 @@ def _str_map(path: Path, obj: Any, where: str) -> dict[str, str]:
     return dict(obj)
 
 
+def _check_format(path: Path, fmt: str) -> None:
+    """A timestamp format DuckDB's strptime accepts (``%Q`` or a trailing ``%`` is refused here, not mid-run)."""
+    try:
+        with duckdb.connect() as con:
+            con.execute("SELECT try_strptime('2025-01-01', ?)", [fmt])
+    except duckdb.Error as exc:
+        raise _bad(path, f"timestamp_format {fmt!r} は strptime の形式として使えません（{exc}）",
+                   f"timestamp_format {fmt!r} is not a strptime format ({exc}); e.g. \"%Y/%m/%d %H:%M:%S\"") from None
+
+
 def _one(path: Path, raw: Any) -> Mapping:
     if not isinstance(raw, dict):
         raise _bad(path, "[mapping] は表にしてください", "[mapping] must be a table")
@@ -106,9 +118,15 @@ def _one(path: Path, raw: Any) -> Mapping:
         fmts = [fmts]
     if not isinstance(fmts, list) or not all(isinstance(f, str) and f for f in fmts):
         raise _bad(path, "timestamp_format は strptime 形式の文字列です", "timestamp_format must be strptime strings")
+    for fmt in fmts:
+        _check_format(path, fmt)
     renames = _str_map(path, raw.get("columns", {}), "columns")
     columns: dict[str, str] = {}
     for src, dst in renames.items():
+        if not src.strip() or any(ord(c) < 32 or ord(c) == 0x7F for c in src):
+            raise _bad(path, f"columns の列名 {src!r} は使えません（空・制御文字（改行、タブ、NUL など）を含む列名は不可）",
+                       f"columns: the column name {src!r} is not allowed (empty, or holds a control character "
+                       "such as a line break, a tab or NUL)")
         if dst not in EVENT_FIELDS:
             raise _bad(
                 path,

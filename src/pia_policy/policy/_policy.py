@@ -48,9 +48,15 @@ def _parse_moment(when: Moment) -> dt.datetime | dt.date:
         try:
             if len(text) == 10:
                 return dt.date.fromisoformat(text)
-            return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise ValueError(f"cannot parse time {when!r}: use ISO 8601 (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][+09:00])") from None
+    if isinstance(when, dt.datetime):
+        try:  # 9999-12-31T23:59:59-12:00 is a valid text whose UTC and JST fall past year 9999
+            (when if when.tzinfo else when.replace(tzinfo=JST)).astimezone(dt.timezone.utc).astimezone(JST)
+        except OverflowError:
+            raise ValueError(f"time {when.isoformat()} is out of range: in UTC and in JST it must fall "
+                             "within the years 0001..9999") from None
     return when
 
 
