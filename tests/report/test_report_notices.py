@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -87,7 +88,7 @@ def test_department_file_names_are_safe_and_distinct(tmp_path: Path) -> None:
     assert len(set(names)) == 3
     for p in paths[1:]:
         assert (tmp_path / p).parent == tmp_path / "notices"
-    assert "_CON.html" in names
+    assert any(n.startswith("_CON-") for n in names)  # a device name is renamed, so it carries the hash
     assert all(not set(n) & set('<>:"/\\|?*') for n in names)
 
 
@@ -111,7 +112,8 @@ def test_safe_filename(name: str, expected: str) -> None:
 
 
 def test_safe_filename_length_is_bounded() -> None:
-    assert len(safe_filename("課" * 300)) == 80
+    assert safe_filename("a" * 300) == "a" * 80  # characters
+    assert safe_filename("課" * 300) == "課" * 53  # UTF-8 bytes: 159 of at most 160
 
 
 def test_date_columns_only_where_the_findings_have_times(tmp_path: Path) -> None:
@@ -159,3 +161,31 @@ def test_notice_wording_follows_the_source(tmp_path: Path) -> None:
 def test_issuer_remedy_says_issue_again() -> None:
     assert rules.get("ACCOUNT_ISSUER_INVALID").remedy_ja.endswith("IDを発行し直す")
     assert "再発効" not in rules.get("ACCOUNT_ISSUER_INVALID").remedy_ja
+
+
+# --- issue 16 items 4 and 12: notice file names are a safe slug plus a hash when the name is not safe ------
+
+def test_long_astral_department_name_fits_a_file_name(tmp_path: Path) -> None:
+    dept = "𠮷" * 80  # 320 UTF-8 bytes: over NAME_MAX (255) as it was
+    paths, notices = _notice(tmp_path, [make_finding("ACCOUNT_DORMANT", account_id="a", department=dept)])
+    (name,) = [p.split("/", 1)[1] for p in paths[1:]]
+    assert len(name.encode("utf-8")) <= 255 and name.startswith("𠮷" * 40 + "-") and name.endswith(".html")
+    assert (tmp_path / "notices" / name).is_file()
+
+
+@pytest.mark.parametrize("dept", ["健康\u202e課", "健康\u200b課", "健康\u2028課", "健康\u00a0課"])
+def test_bidi_and_invisible_characters_never_reach_a_file_name(tmp_path: Path, dept: str) -> None:
+    twin = dept.replace(dept[2], "_")  # the slug a naive replacement would give: must not collide
+    findings = [make_finding("ACCOUNT_DORMANT", account_id="a", department=dept),
+                make_finding("ACCOUNT_DORMANT", account_id="b", department=twin)]
+    paths, _ = _notice(tmp_path, findings)
+    names = {p.split("/", 1)[1] for p in paths[1:]}
+    assert len(names) == 2 and f"{twin}.html" in names  # near miss: a safe name is kept as it is
+    (hostile,) = names - {f"{twin}.html"}
+    assert hostile.startswith("健康_課-") and len(hostile) == len("健康_課-") + 8 + len(".html")
+    assert all(unicodedata.category(c)[0] not in "CZ" or c == " " for n in names for c in n)
+
+
+def test_safe_filename_drops_format_characters_and_bounds_bytes() -> None:
+    assert safe_filename("a\u202eb\u200dc") == "a_b_c"
+    assert len(safe_filename("𠮷" * 80).encode("utf-8")) <= 160

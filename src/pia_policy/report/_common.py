@@ -36,14 +36,26 @@ BAD_FILENAME_CHARS = '<>:"/\\|?*'
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
 
-def safe_filename(name: str, *, max_chars: int = 80) -> str:
-    """A file-name stem safe on a Windows share: Japanese kept; separators, reserved and
-    control characters replaced by ``_``; no trailing dot or space; no reserved device name."""
+def _unsafe(c: str) -> bool:
+    """Separators, Windows-reserved characters, and every control, format (U+202E and the other
+    bidirectional controls, zero-width characters), surrogate, private-use or unassigned code
+    point, and every space but U+0020."""
+    category = unicodedata.category(c)
+    return c in BAD_FILENAME_CHARS or category[0] == "C" or (category[0] == "Z" and c != " ")
+
+
+def safe_filename(name: str, *, max_chars: int = 80, max_bytes: int = 160) -> str:
+    """A file-name stem safe on a Windows share: Japanese kept; separators, reserved, control,
+    format and odd space characters replaced by ``_``; at most ``max_chars`` characters and
+    ``max_bytes`` UTF-8 bytes (a file name holds 255 bytes); no trailing dot or space; no
+    reserved device name."""
     text = unicodedata.normalize("NFC", name or "")
-    out = "".join("_" if (c in BAD_FILENAME_CHARS or ord(c) < 32 or c == "\x7f") else c for c in text)
+    out = "".join("_" if _unsafe(c) else c for c in text)
     out = out.strip().rstrip(". ").lstrip(" ")
     if len(out) > max_chars:
         out = out[:max_chars].rstrip(". ")
+    while len(out.encode("utf-8")) > max_bytes:
+        out = out[:-1].rstrip(". ")
     if not out or set(out) <= {".", "_", " "}:
         out = "_" + out.replace(".", "_") if out else "_"
     if out.split(".")[0].upper().rstrip(" ") in _RESERVED:

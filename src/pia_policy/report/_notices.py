@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from html import escape
@@ -14,7 +16,7 @@ from ._common import find_rule, mask, safe_filename
 from ._labels import SYSTEM
 from ._wareki import format_date, format_datetime
 
-__all__ = ["NOTICE_RULES", "DEFAULT_SENDER", "Notice", "build_notices"]
+__all__ = ["NOTICE_RULES", "DEFAULT_SENDER", "Notice", "build_notices", "notice_stem"]
 
 #: The rules that ask a department for a reply, in the order they appear in a notice.
 NOTICE_RULES: tuple[str, ...] = ("LONG_SESSION", "ACCOUNT_NOT_REVOKED", "ACCOUNT_DORMANT")
@@ -200,6 +202,18 @@ def _first_noticed(f: Finding) -> dt.date | None:
         return None
 
 
+def notice_stem(department: str) -> str:
+    """The notice's file-name stem: the department name when it is a safe file name as it is
+    (``健康保険課``), else a safe slug of it plus 8 hex of its SHA-256 (``課_名-1a2b3c4d``), so
+    that a renamed or shortened name can neither collide nor pass a control character
+    (U+202E, a line break) into a file name. The hash is over the masked name."""
+    shown = mask(department)
+    slug = safe_filename(shown)
+    if slug == unicodedata.normalize("NFC", shown):
+        return slug
+    return f"{slug}-{hashlib.sha256(shown.encode('utf-8')).hexdigest()[:8]}"
+
+
 def build_notices(
     findings: list[Finding],
     summary: dict[str, Any],
@@ -229,7 +243,7 @@ def build_notices(
     notices: list[Notice] = []
     used: set[str] = set()
     for dept in sorted(grouped):
-        stem = safe_filename(mask(dept))
+        stem = notice_stem(dept)
         name, k = stem, 2
         while name.casefold() in used:
             name, k = f"{stem}-{k}", k + 1
