@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from pia_policy.audit import Thresholds, run_engine
+from pia_policy.audit import Thresholds, read_findings, run_engine
 from pia_policy.models import Finding
 
 _JST = dt.timedelta(hours=9)
@@ -165,10 +165,10 @@ class World:
                     marks = ", ".join("?" for _ in _COLUMNS[table])
                     con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
             self.last = run_engine(
-                con, self.policy, as_of_utc=utc(self.as_of), params=Thresholds.model_validate(thresholds or {}).params(),
-                present=self.present,
+                con, self.policy, as_of_utc=utc(self.as_of),
+                params=Thresholds.model_validate(thresholds or {}).params(), present=self.present,
             )
-            return self.last.findings
+            return read_findings(con)
         finally:
             con.close()
 

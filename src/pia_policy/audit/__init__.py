@@ -14,7 +14,7 @@ from typing import Any as _Any
 
 from ._api import AuditResult, as_of_utc, audit, exit_code_for
 from ._calendar import calendar_rows, is_business_day
-from ._engine import SCHEMA_VERSION, EngineResult, finding_id, iso_jst, run_engine
+from ._engine import SCHEMA_VERSION, EngineResult, finding_id, finding_rows, iso_jst, read_findings, run_engine
 from ._settings import DEFAULT_THRESHOLDS, AuditSettings, ConfigError, Thresholds, read_config, resolve_settings
 
 __all__ = [
@@ -30,6 +30,8 @@ __all__ = [
     "calendar_rows",
     "exit_code_for",
     "finding_id",
+    "finding_rows",
+    "read_findings",
     "is_business_day",
     "iso_jst",
     "read_config",

@@ -10,7 +10,8 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from collections import Counter
+from typing import Any, Callable, Iterator, Mapping
 
 import duckdb
 from pydantic import BaseModel, ConfigDict
@@ -20,7 +21,7 @@ from .._i18n import lang, msg
 from ..models import JST_OFFSET, SEVERITIES, Finding
 from ..rules import RULE_IDS
 from ._settings import AuditSettings, ConfigError, resolve_settings
-from ._engine import SCHEMA_VERSION, iso_jst, run_engine
+from ._engine import SCHEMA_VERSION, finding_rows, iso_jst, read_findings, run_engine
 from ._log import run_logger, tty_progress
 
 __all__ = ["AuditResult", "audit", "as_of_utc", "exit_code_for"]
@@ -92,14 +93,38 @@ def _close_engine(con: duckdb.DuckDBPyConnection, work: Path) -> None:
 
 
 class AuditResult(BaseModel):
-    """The findings, the summary (as written to summary.json) and the exit code of the run."""
+    """The findings, the summary (as written to summary.json) and the exit code of the run.
+
+    ``findings`` holds the first ``findings_limit`` findings in output order (severity first;
+    all of them when the run has fewer), so that a run with a million findings does not hold
+    them all in memory; ``findings_total`` counts them all. :meth:`iter_findings` streams every
+    finding from ``out/findings.jsonl``.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     findings: list[Finding]
+    findings_total: int
     summary: dict[str, Any]
     exit_code: int
     out: Path | None = None
+
+    @property
+    def findings_truncated(self) -> bool:
+        """True when ``findings`` holds fewer than ``findings_total``."""
+        return len(self.findings) < self.findings_total
+
+    def iter_findings(self) -> Iterator[Finding]:
+        """Every finding, read one line at a time from ``out/findings.jsonl`` (needs ``out``)."""
+        if self.out is None:
+            if self.findings_truncated:
+                raise ValueError(msg("out を指定しない実行では先頭の指摘しか保持していません（findings_limit=None で全件）",
+                                     "a run without out keeps only the first findings (findings_limit=None keeps all)"))
+            yield from self.findings
+            return
+        with open(self.out / "findings.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                yield Finding.model_validate_json(line)
 
 
 #: --as-of dates the engine can represent with room for the calendar around them.
@@ -129,10 +154,10 @@ def as_of_utc(as_of: dt.date | str) -> tuple[dt.date, dt.datetime]:
     return as_of, dt.datetime.combine(as_of, dt.time()) - JST_OFFSET
 
 
-def exit_code_for(findings: list[Finding], fail_on: str) -> int:
-    """0 when no finding is at or above ``fail_on``, else 1."""
+def exit_code_for(by_severity: Mapping[str, int], fail_on: str) -> int:
+    """0 when no finding is at or above ``fail_on`` (``by_severity``: findings per severity), else 1."""
     floor = SEVERITIES.index(fail_on)
-    return 1 if any(SEVERITIES.index(f.severity) >= floor for f in findings) else 0
+    return 1 if any(n and SEVERITIES.index(s) >= floor for s, n in by_severity.items()) else 0
 
 
 def _plain(value: Any) -> Any:
@@ -187,6 +212,7 @@ def audit(
     progress: Callable[..., Any] | None = None,
     key: bytes | None = None,
     log: Callable[..., None] | None = None,
+    findings_limit: int | None = 10_000,
     **options: Any,
 ) -> AuditResult:
     """Audit ``data_dir`` as of 00:00 JST of ``as_of`` (SPEC §3–§6).
@@ -204,6 +230,8 @@ def audit(
     URL) the night continues the earlier ones: events at or after the audit time are deferred,
     findings carry their lifecycle and triage, and the state is written in one transaction after
     the outputs (:class:`pia_policy.state.StateError`, a ConfigError, when it cannot be used).
+    Findings are streamed from DuckDB to the files; the result holds the
+    first ``findings_limit`` of them (None: all) and :meth:`AuditResult.iter_findings` reads the rest.
     """
     from ..inputs import ingest
 
@@ -248,21 +276,25 @@ def audit(
         result = run_engine(con, pol, as_of_utc=audit_utc, params=params,
                             present=getattr(ingested, "present", None), log=say,
                             after_rules=night.after_rules if night is not None else None)
-        findings = result.findings
-        counted: list[Any] = findings
-        if night is not None:
-            findings, counted = night.judge(findings)
         engine["memory_raised"] = list(getattr(result, "memory_raised", []))
         counts["rejected_by_reason"] = {
             r: int(n) for r, n in con.execute(
                 "SELECT reason, COUNT(*) FROM rejected GROUP BY reason ORDER BY reason").fetchall()
         }
-        by_rule = {rid: 0 for rid in RULE_IDS}
-        by_severity = {s: 0 for s in reversed(SEVERITIES)}
-        for f in findings:
-            by_rule[f.rule] += 1
-            by_severity[f.severity] += 1
-        code = exit_code_for(counted, fail_on)
+        shown: list[Any] | None = None  # a run with a state: its findings, as a list (see below)
+        if night is None:
+            by_rule, by_severity = result.findings_by_rule, result.findings_by_severity
+            code = exit_code_for(by_severity, fail_on)
+        else:
+            # SPEC §8 lifecycle and triage work on the night's whole list of findings (the
+            # state keeps each one): with a state the findings are read into memory.
+            shown, counted = night.judge(read_findings(con))
+            by_rule = {rid: 0 for rid in RULE_IDS}
+            by_severity = {s: 0 for s in reversed(SEVERITIES)}
+            for f in shown:
+                by_rule[f.rule] += 1
+                by_severity[f.severity] += 1
+            code = exit_code_for(Counter(f.severity for f in counted), fail_on)
         finished = dt.datetime.now(dt.timezone.utc)
         policy_path = getattr(pol, "directory", None) or getattr(pol, "path", None) or opts.policy
         summary: dict[str, Any] = {
@@ -304,13 +336,15 @@ def audit(
         if out is not None:
             if display is not None:
                 display.stage(msg("結果を書き出し中", "writing outputs"))
-            out_path = _write(con, Path(out), findings, summary, reports=opts.reports, file_mode=opts.file_mode,
+            out_path = _write(con, Path(out), shown, summary, reports=opts.reports, file_mode=opts.file_mode,
                               key=key, reply_days=opts.reply_days, sender=opts.notice_sender)
             written = out_path / "summary.json"
             if written.is_file():  # the summary as written: with outputs (and signature)
                 summary = json.loads(written.read_text(encoding="utf-8"))
         if night is not None:  # SPEC §8: after the outputs, one transaction
             night.commit(counts)
+        findings = shown[:findings_limit] if shown is not None else read_findings(con, limit=findings_limit)
+        findings_total = len(shown) if shown is not None else result.findings_total
     except Exception as exc:
         say("run_failed", error=type(exc).__name__, seconds=round(time.perf_counter() - t0, 3))
         raise
@@ -320,16 +354,17 @@ def audit(
             night.close()
         if display is not None:
             display.close()
-    say("run_end", findings=len(findings), exit_code=code, distinct_requests=result.distinct_requests,
+    say("run_end", findings=findings_total, exit_code=code, distinct_requests=result.distinct_requests,
         seconds=round(time.perf_counter() - t0, 3), findings_by_severity=by_severity,
         **{f"{k}_seconds": v for k, v in result.timings.items()})
-    return AuditResult(findings=findings, summary=summary, exit_code=code, out=out_path)
+    return AuditResult(findings=findings, findings_total=findings_total, summary=summary, exit_code=code,
+                       out=out_path)
 
 
 def _write(
     con: duckdb.DuckDBPyConnection,
     out: Path,
-    findings: list[Finding],
+    findings: list[Finding] | None,
     summary: dict[str, Any],
     *,
     reports: bool,
@@ -338,22 +373,28 @@ def _write(
     reply_days: int = 14,
     sender: str | None = None,
 ) -> Path:
+    """The outputs: ``findings`` (a run with a state: its list) or else the engine's table, streamed."""
     from ..outputs import write_outputs
 
     extras: Callable[[Path], list[str]] | None = None
     if reports:
         try:
-            from ..report import write_reports
+            from ..report import NOTICE_RULES, REPORT_ROWS, write_reports
         except ImportError:  # the report part is optional; the SPEC files are always written
             write_reports = None  # type: ignore[assignment]
         if write_reports is not None:
             def extras(staging: Path) -> list[str]:
+                # the report's rows and the notices' findings only: never every finding in memory
+                rows = findings if findings is not None else finding_rows(con, limit=REPORT_ROWS,
+                                                                          also_rules=NOTICE_RULES)
                 named = {"sender": sender} if sender else {}
-                return list(write_reports(staging, findings, summary, reply_days=reply_days, lang=lang(), **named)
-                            or [])
+                return list(write_reports(staging, rows, summary, reply_days=reply_days, lang=lang(),
+                                          max_rows=REPORT_ROWS, total=sum(summary["findings_by_severity"].values()),
+                                          **named) or [])
     rejected = _rows(con, "SELECT file, line, reason, field, detail, excerpt FROM rejected ORDER BY file, line")
     duplicates = _rows(
         con, "SELECT file, line, event_id, first_file, first_line FROM duplicates ORDER BY file, line"
     )
-    return write_outputs(out, findings=findings, summary=summary, rejected=rejected, duplicates=duplicates,
+    source = findings if findings is not None else finding_rows(con)
+    return write_outputs(out, findings=source, summary=summary, rejected=rejected, duplicates=duplicates,
                          extras=extras, file_mode=file_mode, key=key)

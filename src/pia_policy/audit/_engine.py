@@ -9,9 +9,11 @@ After ingest (the DESIGN.md tables exist in ``con``), :func:`run_engine`
 3. decides each *distinct* request key once with ``policy.decide`` (thousands, not millions),
    loads the answers through Arrow and joins them back (``allowed``, ``deny_rule``);
 4. runs every rule query, applies the SPEC §4 precedence with a window function, and
-   aggregates one finding per (rule, system, account_id) (LOG_*: per (rule, system)).
+   aggregates one finding per (rule, system, account_id) (LOG_*: per (rule, system)) into
+   the ``findings`` table.
 
-No per-event Python loop anywhere: Python only sees distinct requests and finished findings.
+No per-event or per-finding Python loop: Python sees distinct requests, and findings only
+as they are streamed to the outputs (:func:`finding_rows`).
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ import hashlib
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import duckdb
 import pyarrow as pa
 
 from .. import rules as rules_mod
-from ..models import JST_OFFSET, SCHEMA_VERSION, SEVERITIES, AccessRequest, Evidence, Finding
+from ..models import JST_OFFSET, SCHEMA_VERSION, SEVERITIES, AccessRequest, Finding
 from ..rules import PRECEDENCE, RuleContext
 from ..rules._portable import jst_day
 from ..policy._source import ISSUANCE_POLICY_FILE
@@ -35,7 +37,8 @@ from ..rules.account_issuer_invalid import ISSUANCE_LINES_COLUMNS
 from ..rules.log_retention_short import retention_gaps
 from ._calendar import calendar_table
 
-__all__ = ["SCHEMA_VERSION", "EngineResult", "run_engine", "finding_id", "iso_jst", "OFFICER_ROLES"]
+__all__ = ["SCHEMA_VERSION", "EngineResult", "FINDINGS_ORDER", "run_engine", "finding_id", "finding_rows",
+           "read_findings", "iso_jst", "OFFICER_ROLES"]
 
 OFFICER_ROLES: tuple[str, ...] = ("system_owner", "export_delegate", "info_system_manager")
 _EVIDENCE_LIMIT = 20
@@ -43,7 +46,6 @@ _EVIDENCE_LIMIT = 20
 _EXACT_JOIN = False
 _DAWN = dt.datetime(1900, 1, 1)
 _DUSK = dt.datetime(9999, 12, 31)
-_SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES))}  # critical 0 … low 3
 #: Key columns of a request, in the order they are joined into ``req_key``.
 _KEY_COLUMNS = (
     "version", "system", "department", "employment", "roles", "permission", "action", "resource",
@@ -54,9 +56,15 @@ _KEY_COLUMNS = (
 
 @dataclass
 class EngineResult:
-    """What the engine found: findings plus the facts the summary needs."""
+    """What the engine found: the ``findings`` table's counts plus the facts the summary needs.
 
-    findings: list[Finding]
+    The findings themselves stay in DuckDB (``findings`` table): read them with
+    :func:`finding_rows` (streamed) or :func:`read_findings`.
+    """
+
+    findings_total: int
+    findings_by_rule: dict[str, int]
+    findings_by_severity: dict[str, int]
     rules_run: list[str]
     rules_skipped: list[dict[str, str]]
     versions_used: list[str]
@@ -365,58 +373,102 @@ def _run_rules(
     return run, skipped
 
 
-def _aggregate(con: duckdb.DuckDBPyConnection) -> list[Finding]:
-    groups = con.execute(
-        """
-        SELECT c.rule, c.system, c.account_id, SUM(c.n), MIN(c.first_ts), MAX(c.last_ts),
-               l.person_id, l.department
-        FROM cand c LEFT JOIN ledger l ON l.system = c.system AND l.account_id = c.account_id
-        GROUP BY c.rule, c.system, c.account_id, l.person_id, l.department
-        """
-    ).fetchall()
-    evidence: dict[tuple[str, str | None, str | None], list[Evidence]] = {}
-    for rule, system, account_id, file, line, event_id in con.execute(
+#: The order of findings.jsonl / findings.csv: severity (critical first), rule, system, account_id.
+FINDINGS_ORDER = (
+    "CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, "
+    "rule, COALESCE(system, ''), COALESCE(account_id, '')"
+)
+
+
+def _aggregate(con: duckdb.DuckDBPyConnection, run: _Exec) -> None:
+    """Create the ``findings`` table: one row per (rule, system, account_id), SPEC §5 columns.
+
+    ``first_ts``/``last_ts`` stay naive UTC TIMESTAMPs (:func:`finding_rows` writes them as JST
+    text); ``evidence`` is a LIST of STRUCT(file, line, event_id), the first
+    ``_EVIDENCE_LIMIT`` references in input order. Nothing per finding passes through Python.
+    """
+    con.execute("CREATE OR REPLACE TEMP TABLE rule_meta (rule VARCHAR, severity VARCHAR, log BOOLEAN, "
+                "basis VARCHAR, action VARCHAR)")
+    con.executemany("INSERT INTO rule_meta VALUES (?, ?, ?, ?, ?)",
+                    [(r.id, r.severity, r.scope == "system", r.basis, r.remedy_ja) for r in rules_mod.all_rules()])
+    run(
         f"""
-        SELECT rule, system, account_id, file, line, event_id FROM (
-          SELECT rule, system, account_id, file, file_idx, line, event_id,
-                 ROW_NUMBER() OVER (PARTITION BY rule, system, account_id
-                                    ORDER BY file_idx, file, line, event_id) AS k
-          FROM (SELECT DISTINCT rule, system, account_id, file, file_idx, line, event_id
-                FROM cand WHERE file IS NOT NULL) d
-        ) WHERE k <= {_EVIDENCE_LIMIT}
-        ORDER BY rule, system, account_id, k
-        """
-    ).fetchall():
-        evidence.setdefault((rule, system, account_id), []).append(
-            Evidence(file=file, line=int(line), event_id=event_id)
+        CREATE OR REPLACE TABLE findings AS
+        WITH g AS (
+          SELECT rule, system, account_id, SUM(n) AS n, MIN(first_ts) AS first_ts, MAX(last_ts) AS last_ts
+          FROM cand GROUP BY rule, system, account_id
+        ), refs AS (
+          SELECT rule, system, account_id,
+                 LIST(STRUCT_PACK(file := file, line := line, event_id := event_id)
+                      ORDER BY file_idx, file, line, event_id) AS evidence
+          FROM (
+            SELECT *, ROW_NUMBER() OVER (PARTITION BY rule, system, account_id
+                                         ORDER BY file_idx, file, line, event_id) AS k
+            FROM (SELECT DISTINCT rule, system, account_id, file, file_idx, line, event_id
+                  FROM cand WHERE file IS NOT NULL) d
+          ) WHERE k <= {_EVIDENCE_LIMIT}
+          GROUP BY rule, system, account_id
         )
-    findings = []
-    for rule_id, system, account_id, n, first, last, person_id, department in groups:
-        rule = rules_mod.get(rule_id)
-        is_log = rule.scope == "system"
-        findings.append(
-            Finding(
-                schema_version=SCHEMA_VERSION,
-                finding_id=finding_id(rule_id, system, account_id),
-                rule=rule_id,
-                severity=rule.severity,
-                account_id=None if is_log else account_id,
-                person_id=None if is_log else person_id,
-                department=None if is_log else department,
-                system=system,
-                first_ts=iso_jst(first),
-                last_ts=iso_jst(last),
-                event_count=int(n or 0),
-                evidence=evidence.get((rule_id, system, account_id), []),
-                basis=rule.basis,
-                action=rule.remedy_ja,
-            )
-        )
-    findings.sort(key=lambda f: (_SEVERITY_RANK[f.severity], f.rule, f.system or "", f.account_id or ""))
-    return findings
+        SELECT '{SCHEMA_VERSION}' AS schema_version,
+               LEFT(SHA256(g.rule || '|' || COALESCE(g.system, '') || '|' || COALESCE(g.account_id, '')), 16)
+                 AS finding_id,
+               g.rule, m.severity,
+               CASE WHEN m.log THEN NULL ELSE g.account_id END AS account_id,
+               CASE WHEN m.log THEN NULL ELSE l.person_id END AS person_id,
+               CASE WHEN m.log THEN NULL ELSE l.department END AS department,
+               g.system, g.first_ts, g.last_ts, CAST(COALESCE(g.n, 0) AS BIGINT) AS event_count,
+               r.evidence, m.basis, m.action
+        FROM g JOIN rule_meta m ON m.rule = g.rule
+        LEFT JOIN ledger l ON l.system = g.system AND l.account_id = g.account_id
+        LEFT JOIN refs r ON r.rule = g.rule AND r.system IS NOT DISTINCT FROM g.system
+                        AND r.account_id IS NOT DISTINCT FROM g.account_id
+        """,
+        "findings",
+    )
 
 
-def _breakdowns(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> dict[str, dict[str, int]]:
+def finding_rows(con: duckdb.DuckDBPyConnection, *, limit: int | None = None,
+                 also_rules: Iterable[str] = ()) -> Iterator[dict[str, Any]]:
+    """The ``findings`` table as SPEC §5 records (JST text times), in output order, fetched in chunks.
+
+    ``limit``: the first ``limit`` findings only, plus every finding of ``also_rules`` (what the
+    report and the notices need: the table's rows and the findings that ask for a reply).
+    """
+    listed = ", ".join(f"'{r}'" for r in also_rules if r.replace("_", "").isalnum())
+    if limit is None:
+        sql = f"SELECT * FROM findings ORDER BY {FINDINGS_ORDER}"
+    elif not listed:
+        sql = f"SELECT * FROM findings ORDER BY {FINDINGS_ORDER} LIMIT {int(limit)}"
+    else:
+        sql = (f"SELECT * EXCLUDE (k) FROM (SELECT *, ROW_NUMBER() OVER (ORDER BY {FINDINGS_ORDER}) AS k "
+               f"FROM findings) WHERE k <= {int(limit)} OR rule IN ({listed}) ORDER BY k")
+    cur = con.cursor().execute(sql)
+    names = [d[0] for d in cur.description]
+    while chunk := cur.fetchmany(4096):
+        for values in chunk:
+            row = dict(zip(names, values))
+            row["first_ts"] = iso_jst(row["first_ts"])
+            row["last_ts"] = iso_jst(row["last_ts"])
+            row["evidence"] = row["evidence"] or []
+            yield row
+
+
+def read_findings(con: duckdb.DuckDBPyConnection, *, limit: int | None = None) -> list[Finding]:
+    """The first ``limit`` findings (all with None) as :class:`Finding` objects, in output order."""
+    return [Finding.model_validate(row) for row in finding_rows(con, limit=limit)]
+
+
+def _counts(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, int], dict[str, int]]:
+    """Findings per rule (every rule id) and per severity (critical first)."""
+    by_rule = {rid: 0 for rid in rules_mod.RULE_IDS}
+    by_severity = {s: 0 for s in reversed(SEVERITIES)}
+    for rule, severity, n in con.execute("SELECT rule, severity, COUNT(*) FROM findings GROUP BY ALL").fetchall():
+        by_rule[rule] = by_rule.get(rule, 0) + int(n)
+        by_severity[severity] += int(n)
+    return by_rule, by_severity
+
+
+def _breakdowns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
     def by_day(sql: str) -> dict[str, int]:
         return {d.isoformat(): int(n) for d, n in con.execute(sql).fetchall()}
 
@@ -426,26 +478,24 @@ def _breakdowns(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> dict
             counts[f"{int(h):02d}"] = int(n)
         return counts
 
+    def per(column: str) -> dict[str, int]:
+        return {str(k): int(n) for k, n in con.execute(
+            f"SELECT COALESCE(NULLIF({column}, ''), '-') AS k, COUNT(*) FROM findings GROUP BY k ORDER BY k"
+        ).fetchall()}
+
     day = jst_day("ts")
     hour = "EXTRACT(HOUR FROM ts + INTERVAL '9' HOUR)"
     flagged = (
         "(SELECT DISTINCT event_id, ts FROM cand WHERE scope IN ('event', 'independent')"
         " AND event_id IS NOT NULL) f"
     )
-    by_department: dict[str, int] = {}
-    by_system: dict[str, int] = {}
-    for f in findings:
-        dep = f.department or "-"
-        by_department[dep] = by_department.get(dep, 0) + 1
-        sysname = f.system or "-"
-        by_system[sysname] = by_system.get(sysname, 0) + 1
     return {
         "events_by_day": by_day(f"SELECT {day} AS d, COUNT(*) FROM events GROUP BY d ORDER BY d"),
         "events_by_hour": by_hour(f"SELECT {hour} AS h, COUNT(*) FROM events GROUP BY h ORDER BY h"),
         "flagged_events_by_day": by_day(f"SELECT {day} AS d, COUNT(*) FROM {flagged} GROUP BY d ORDER BY d"),
         "flagged_events_by_hour": by_hour(f"SELECT {hour} AS h, COUNT(*) FROM {flagged} GROUP BY h ORDER BY h"),
-        "findings_by_department": dict(sorted(by_department.items())),
-        "findings_by_system": dict(sorted(by_system.items())),
+        "findings_by_department": per("department"),
+        "findings_by_system": per("system"),
     }
 
 
@@ -477,7 +527,8 @@ def run_engine(
     run, skipped = _run_rules(con, ctx, present, say, execute)
     if after_rules is not None:
         after_rules(con)
-    findings = _aggregate(con)
+    _aggregate(con, execute)
+    by_rule, by_severity = _counts(con)
     retention = _log_retention(con, ctx) if "LOG_RETENTION_SHORT" in run else None
     timings["rules"] = round(time.perf_counter() - t1, 4)
     versions = [
@@ -486,11 +537,13 @@ def run_engine(
         ).fetchall()
     ]
     return EngineResult(
-        findings=findings,
+        findings_total=sum(by_severity.values()),
+        findings_by_rule=by_rule,
+        findings_by_severity=by_severity,
         rules_run=run,
         rules_skipped=skipped,
         versions_used=versions,
-        breakdowns=_breakdowns(con, findings),
+        breakdowns=_breakdowns(con),
         distinct_requests=distinct,
         timings=timings,
         memory_raised=execute.raised,

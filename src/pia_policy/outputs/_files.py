@@ -7,7 +7,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ __all__ = [
     "DUPLICATE_COLUMNS",
     "safe_cell",
     "HashingFile",
+    "FindingsCsv",
     "write_jsonl",
     "write_findings_csv",
     "sha256_file",
@@ -155,22 +156,42 @@ def _evidence_text(evidence: Any) -> str:
     return "; ".join(refs)
 
 
+class FindingsCsv:
+    """findings.csv for Excel, one row at a time: UTF-8 with BOM, CRLF, formula-injection safe."""
+
+    def __init__(self, path: Path, *, mode: int) -> None:
+        self.raw = HashingFile(path, mode)
+        self._text = io.TextIOWrapper(io.BufferedWriter(self.raw, buffer_size=_BUFFER), encoding="utf-8-sig",
+                                      newline="")
+        self._writer = csv.writer(self._text, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        self._writer.writerow(FINDING_COLUMNS)
+        self.count = 0
+
+    def write(self, finding: Mapping[str, Any]) -> None:
+        """One finding (a SPEC §5 record) as one row."""
+        self._writer.writerow([safe_cell(_evidence_text(finding.get(c)) if c == "evidence" else finding.get(c))
+                               for c in FINDING_COLUMNS])
+        self.count += 1
+
+    def tee(self, findings: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+        """Yield each finding after writing its row: findings.jsonl and findings.csv in one pass."""
+        for finding in findings:
+            self.write(finding)
+            yield finding
+
+    def __enter__(self) -> FindingsCsv:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._text.close()
+
+
 def write_findings_csv(path: Path, findings: Iterable[Mapping[str, Any]], *, mode: int) -> tuple[int, int, str]:
     """findings.csv for Excel: UTF-8 with BOM, CRLF, one row per finding, formula-injection safe."""
-    count = 0
-    raw = HashingFile(path, mode)
-    buffered = io.BufferedWriter(raw, buffer_size=_BUFFER)
-    with io.TextIOWrapper(buffered, encoding="utf-8-sig", newline="") as text:
-        writer = csv.writer(text, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-        writer.writerow(FINDING_COLUMNS)
+    with FindingsCsv(path, mode=mode) as out:
         for finding in findings:
-            cells = []
-            for column in FINDING_COLUMNS:
-                value = finding.get(column)
-                cells.append(safe_cell(_evidence_text(value) if column == "evidence" else value))
-            writer.writerow(cells)
-            count += 1
-    return count, raw.size, raw.sha256.hexdigest()
+            out.write(finding)
+    return out.count, out.raw.size, out.raw.sha256.hexdigest()
 
 
 def hash_and_count(path: Path) -> tuple[int, str, int]:

@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import stat
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +16,11 @@ from ._files import (
     DUPLICATE_COLUMNS,
     FINDING_COLUMNS,
     REJECTED_COLUMNS,
+    FindingsCsv,
     HashingFile,
     escape_line_breaks,
     fsync_path,
     sha256_file,
-    write_findings_csv,
     write_jsonl,
 )
 from ._mask import mask_my_number, mask_value
@@ -40,6 +40,14 @@ def _finding_dict(finding: Any) -> dict[str, Any]:
     ordered = {column: data.pop(column, None) for column in FINDING_COLUMNS}
     ordered.update({k: data[k] for k in sorted(data)})
     return ordered
+
+
+def _finding_records(findings: Iterable[Any], schema_version: str) -> Iterator[dict[str, Any]]:
+    for finding in findings:
+        row = mask_value(_finding_dict(finding))
+        if row.get("schema_version") is None:
+            row["schema_version"] = schema_version
+        yield row
 
 
 def _write_summary(path: Path, summary: Mapping[str, Any], mode: int) -> None:
@@ -106,7 +114,7 @@ def _finalize_tree(staging: Path, file_mode: int, dir_mode: int) -> list[dict[st
 def write_outputs(
     out_dir: Path,
     *,
-    findings: list[Any],
+    findings: Iterable[Any],
     summary: dict[str, Any],
     rejected: Iterable[Any],
     duplicates: Iterable[Any] = (),
@@ -116,7 +124,8 @@ def write_outputs(
 ) -> Path:
     """Write findings.jsonl, summary.json, rejected.jsonl, duplicates.jsonl, findings.csv (+ extras).
 
-    Every string is masked (My Number). Files are written into a staging directory beside
+    ``findings`` (Finding models or SPEC §5 records, in output order) is read once, as a stream:
+    findings.jsonl and findings.csv are written in one pass. Every string is masked (My Number). Files are written into a staging directory beside
     ``out_dir``, fsynced, then swapped in with renames: readers see the previous complete set
     or the new one, never a mix. ``extras(staging_dir)`` may add files (report.html, notices/);
     it sees the SPEC files and a preliminary summary.json (without ``outputs``/``signature``).
@@ -144,13 +153,9 @@ def write_outputs(
 
     staging = new_staging_dir(out_dir, 0o700)
     try:
-        finding_rows = [mask_value(_finding_dict(f)) for f in findings]
-        for row in finding_rows:
-            if row.get("schema_version") is None:
-                row["schema_version"] = schema_version
-        write_jsonl(staging / "findings.jsonl", finding_rows, mode=file_mode, columns=FINDING_COLUMNS[1:],
-                    schema_version=schema_version)
-        write_findings_csv(staging / "findings.csv", finding_rows, mode=file_mode)
+        with FindingsCsv(staging / "findings.csv", mode=file_mode) as csv_out:
+            write_jsonl(staging / "findings.jsonl", csv_out.tee(_finding_records(findings, schema_version)),
+                        mode=file_mode, columns=FINDING_COLUMNS[1:], schema_version=schema_version)
         write_jsonl(staging / "rejected.jsonl", rejected, mode=file_mode, columns=REJECTED_COLUMNS,
                     schema_version=schema_version)
         write_jsonl(staging / "duplicates.jsonl", duplicates, mode=file_mode, columns=DUPLICATE_COLUMNS,

@@ -35,11 +35,14 @@ __all__ = [
     "NOTICE_RULES",
     "DEFAULT_SENDER",
     "REPORT_FILE",
+    "REPORT_ROWS",
     "NOTICES_DIR",
 ]
 
 REPORT_FILE = "report.html"
 NOTICES_DIR = "notices"
+#: Findings shown in the report's table (the first ones, severity first); findings.csv has all.
+REPORT_ROWS = 10_000
 
 
 def audit_date(summary: Mapping[str, Any]) -> dt.date:
@@ -65,8 +68,16 @@ def _finding(row: Mapping[str, Any]) -> Finding:
     return Finding.model_validate(row)
 
 
-def _as_findings(findings: Iterable[Finding | Mapping[str, Any]]) -> list[Finding]:
-    return [f if isinstance(f, Finding) else _finding(f) for f in findings]
+def _stream(directory: Path, findings: Iterable[Finding | Mapping[str, Any]] | None) -> Iterator[Finding]:
+    """``findings`` as models; None: ``directory/findings.jsonl`` read one line at a time."""
+    if findings is None:
+        with open(directory / "findings.jsonl", encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield _finding(json.loads(line))
+        return
+    for f in findings:
+        yield f if isinstance(f, Finding) else _finding(f)
 
 
 def _write(path: Path, text: str) -> None:
@@ -79,40 +90,54 @@ def _write(path: Path, text: str) -> None:
 
 def write_reports(
     directory: Path,
-    findings: list[Finding],
+    findings: Iterable[Finding | Mapping[str, Any]] | None,
     summary: dict[str, Any],
     *,
     reply_days: int = 14,
     lang: str = "ja",
     sender: str = DEFAULT_SENDER,
     notices: bool = True,
-    max_rows: int = 10_000,
+    max_rows: int = REPORT_ROWS,
+    total: int | None = None,
 ) -> list[str]:
     """Write ``report.html`` and ``notices/<department>.html`` into ``directory``.
 
-    ``reply_days``: the notices' reply deadline, counted from the audit date; ``lang``: the
-    page's first language (the page switches); ``sender``: 発信者 of the notices;
-    ``notices=False`` writes the report only; ``max_rows`` caps the findings table (the
-    cards and charts always count every finding). Returns the relative paths written (POSIX).
+    ``findings`` (in output order, severity first) is read once as a stream; None reads
+    ``directory/findings.jsonl``. Only the first ``max_rows`` (the findings table) and the
+    findings of :data:`NOTICE_RULES` (the notices) are kept in memory; the cards and charts
+    count every finding. With ``total`` (the number of findings of the run), ``findings`` may
+    hold only those two parts. ``reply_days``: the notices' reply deadline, counted from the
+    audit date; ``lang``: the page's first language (the page switches); ``sender``: 発信者 of
+    the notices; ``notices=False`` writes the report only. Returns the relative paths written (POSIX).
     """
     directory = Path(directory)
-    items = _as_findings(findings)
-    if any(getattr(f, "lifecycle", None) for f in items):  # SPEC §8: new and reopened first
-        items.sort(key=lambda f: getattr(f, "lifecycle", None) not in ("new", "reopened"))
+    if isinstance(findings, list) and any(getattr(f, "lifecycle", None) for f in findings):
+        # SPEC §8 (a run with a state hands over its whole list): new and reopened first
+        findings = sorted(findings, key=lambda f: getattr(f, "lifecycle", None) not in ("new", "reopened"))
+    items: list[Finding] = []
+    to_notify: list[Finding] = []
+    seen = 0
+    for f in _stream(directory, findings):
+        seen += 1
+        if len(items) < max_rows:
+            items.append(f)
+        if notices and f.rule in NOTICE_RULES:
+            to_notify.append(f)
     as_of = audit_date(summary)
     reply_by = as_of + dt.timedelta(days=reply_days)
     written: list[str] = []
     links: list[NoticeLink] = []
     unaddressed: list[Finding] = []
     if notices:
-        built, unaddressed = build_notices(items, summary, as_of=as_of, reply_days=reply_days, sender=sender)
+        built, unaddressed = build_notices(to_notify, summary, as_of=as_of, reply_days=reply_days, sender=sender)
         for n in built:
             rel = f"{NOTICES_DIR}/{n.filename}"
             _write(directory / NOTICES_DIR / n.filename, n.html)
             written.append(rel)
             links.append(NoticeLink(n.department, rel, len(n.findings)))
     html = render_report(items, summary, lang=lang, notices=links, unaddressed=unaddressed,
-                         as_of=as_of, reply_by=reply_by if links else None, max_rows=max_rows)
+                         as_of=as_of, reply_by=reply_by if links else None, max_rows=max_rows,
+                         total=seen if total is None else total)
     _write(directory / REPORT_FILE, html)
     return [REPORT_FILE, *written]
 
@@ -141,9 +166,10 @@ def write_reports_from_dir(out_dir: Path, *, key: bytes | None = None, **kwargs:
     """
     out_dir = Path(out_dir)
     summary = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
-    findings = [_finding(row) for row in _read_jsonl(out_dir / "findings.jsonl")]
     if not (out_dir / "findings.jsonl").is_file():
         raise FileNotFoundError(f"{out_dir / 'findings.jsonl'}: no such file")
+    # a list, so that a state's findings (SPEC §8) are ordered new and reopened first
+    findings = [_finding(row) for row in _read_jsonl(out_dir / "findings.jsonl")]
     if "outputs" not in summary:
         return write_reports(out_dir, findings, summary, **kwargs)
     from pia_policy.outputs import verify, write_outputs
@@ -164,6 +190,7 @@ def write_reports_from_dir(out_dir: Path, *, key: bytes | None = None, **kwargs:
         written.extend(write_reports(staging, findings, summary, **kwargs))
         return written
 
-    write_outputs(out_dir, findings=findings, summary=summary, rejected=_read_jsonl(out_dir / "rejected.jsonl"),
+    write_outputs(out_dir, findings=_read_jsonl(out_dir / "findings.jsonl"), summary=summary,
+                  rejected=_read_jsonl(out_dir / "rejected.jsonl"),
                   duplicates=_read_jsonl(out_dir / "duplicates.jsonl"), extras=extras, file_mode=mode, key=key)
     return written

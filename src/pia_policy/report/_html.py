@@ -141,7 +141,7 @@ def _options(values: Iterable[tuple[str, str, str]]) -> str:
     return "".join(out)
 
 
-def _findings_table(all_findings: list[Finding], max_rows: int) -> str:
+def _findings_table(all_findings: list[Finding], max_rows: int, total: int) -> str:
     findings = all_findings[:max_rows]
     rules_present = sorted({f.rule for f in findings}, key=lambda r: (_rule_order() + [r]).index(r))
     sev_present = [s for s in SEVERITY_ORDER if any(f.severity == s for f in findings)]
@@ -231,8 +231,8 @@ def _findings_table(all_findings: list[Finding], max_rows: int) -> str:
             f"<td>{evidence}</td></tr>"
         )
     parts.append("</tbody></table></div>")
-    if len(all_findings) > len(findings):
-        rest = len(all_findings) - len(findings)
+    if total > len(findings):
+        rest = total - len(findings)
         parts.append(
             f'<p class="alert" id="rows-truncated" data-value="{rest}">'
             + _bi(f"表示は重大度の高い順に先頭 {len(findings):,} 件までです。残り {rest:,} 件は findings.csv を参照してください。",
@@ -240,24 +240,25 @@ def _findings_table(all_findings: list[Finding], max_rows: int) -> str:
                   f"{rest:,} more are in findings.csv.")
             + "</p>"
         )
-    if not all_findings:
+    if not total:
         parts.append(f'<p class="ok">{_ui("no_findings")}</p>')
     return "".join(parts)
 
 
-def _todo(findings: list[Finding], summary: dict[str, Any], counts: dict[str, int],
+def _todo(findings: list[Finding], by_rule: dict[str, int], summary: dict[str, Any], counts: dict[str, int],
           by_sev: dict[str, int], notices: list[NoticeLink], reply_by: dt.date | None) -> str:
     items: list[str] = []
     crit = by_sev.get("critical", 0)
     head = ""
     if crit:
         head = f'<div class="alert">{_ui("critical_open")}: {crit:,}</div>'
-    elif not findings:
+    elif not sum(by_sev.values()):
         head = f'<div class="ok">{_ui("no_findings")}</div>'
     for sev in ("critical", "high"):
         n = by_sev.get(sev, 0)
         if n:
-            rules_here = Counter(f.rule for f in findings if f.severity == sev)
+            rules_here = Counter({r: c for r, c in sorted(by_rule.items())
+                                  if c and _rule_severity(r, findings) == sev})
             listing = "、".join(f"{rule_titles(r)[0]} {c}" for r, c in rules_here.most_common())
             listing_en = ", ".join(f"{rule_titles(r)[1]} {c}" for r, c in rules_here.most_common())
             sj, se = SEVERITY[sev]
@@ -529,10 +530,13 @@ def render_report(
     as_of: dt.date | None = None,
     reply_by: dt.date | None = None,
     max_rows: int = 10_000,
+    total: int | None = None,
 ) -> str:
     """The whole report page as one string (inline CSS, JS and SVG); the table holds at most
-    ``max_rows`` findings (the first ones: findings come sorted by severity)."""
+    ``max_rows`` findings (the first ones: findings come sorted by severity). ``total``: the
+    number of findings of the run when ``findings`` holds only the first ones."""
     lang = "en" if lang == "en" else "ja"
+    total = len(findings) if total is None else total
     counts = as_counter(summary.get("counts") or {})
     by_rule = as_counter(summary.get("findings_by_rule") or {}) or dict(Counter(f.rule for f in findings))
     by_sev = as_counter(summary.get("findings_by_severity") or {}) or dict(Counter(f.severity for f in findings))
@@ -541,13 +545,13 @@ def render_report(
     body = (
         _header(summary, as_of)
         + "<main>"
-        + _todo(findings, summary, counts, by_sev, notices or [], reply_by)
-        + _overview(counts, by_sev, len(findings))
+        + _todo(findings, by_rule, summary, counts, by_sev, notices or [], reply_by)
+        + _overview(counts, by_sev, total)
         + _lifecycle(summary)
         + _charts(summary, findings, by_rule)
         + _section("findings", "table",
                    f'<p class="noprint" style="font-size:12px;color:#5b6775">{_ui("sort_hint")}</p>'
-                   + _findings_table(findings, max_rows))
+                   + _findings_table(findings, max_rows, total))
         + _notices_section(notices or [], unaddressed or [], reply_by)
         + _inputs(summary, counts)
         + "</main>"
