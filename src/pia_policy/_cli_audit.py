@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from . import _i18n
 from ._i18n import msg
@@ -19,7 +19,8 @@ __all__ = ["register", "run"]
 
 
 def _add_setting_flags(p: argparse.ArgumentParser) -> None:
-    """One flag per :class:`AuditSettings` field and threshold: ``--name`` (``--no-name`` for a default-true bool).
+    """One flag per :class:`AuditSettings` field and threshold: ``--name`` (``--no-name`` for a default-true bool,
+    repeated for a list).
 
     An absent flag is not set (``argparse.SUPPRESS``), so the config file and the defaults apply.
     """
@@ -35,6 +36,9 @@ def _add_setting_flags(p: argparse.ArgumentParser) -> None:
             p.add_argument(flag if on else f"--no-{flag[2:]}", action="store_const", const=on, **common)
         elif choices(info):
             p.add_argument(flag, choices=choices(info), **common)
+        elif get_origin(kind) in (list, tuple, set, frozenset):  # repeatable: --flag A --flag B
+            item = (get_args(kind) or (str,))[0]
+            p.add_argument(flag, action="append", metavar="PATH" if base_type(item) is Path else "VALUE", **common)
         else:
             metavar = "N" if text_type(info) is not str else "PATH" if kind is Path else "VALUE"
             p.add_argument(flag, type=text_type(info), metavar=metavar, **common)

@@ -323,16 +323,23 @@ def test_missing_required_input_is_exit_2_naming_file_and_fix(tmp_path: Path, ca
     assert err.startswith("pia-policy audit: error: ") and named in err and not any("\u3040" <= c <= "\u30ff" for c in err)
 
 
-def test_an_unexpected_error_is_exit_2_not_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # exit 1 tells cron "findings at or above --fail-on": a run that crashed must say 2 (SPEC §6)
+def test_an_unexpected_error_is_exit_2_not_1(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # exit 1 tells cron "findings at or above --fail-on": a run that crashed must say 2 (SPEC §6).
+    # The known crashes are fixed (a %Q timestamp format is now a named mapping error), so a defect
+    # is planted in the engine's last step.
+    from pia_policy.audit import _engine
+
+    def defect(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("planted engine defect")
+
+    monkeypatch.setattr(_engine, "_aggregate", defect)
     data = _dormant_city(tmp_path / "data")
-    mapping = tmp_path / "vendor.toml"
-    mapping.write_text('[[mapping]]\ntimestamp_format = ["%Q %Y"]\n', encoding="utf-8")  # DuckDB rejects %Q
     out = tmp_path / "out"
-    assert main(["audit", str(data), "--as-of", AS_OF, "--out", str(out), "--mapping", str(mapping)]) == 2
+    assert main(["audit", str(data), "--as-of", AS_OF, "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" in err and "pia-policy audit: エラー: 内部エラーのため実行できませんでした" in err
-    assert "%Q" in err.strip().splitlines()[-1] and not out.exists()
+    assert "planted engine defect" in err.strip().splitlines()[-1] and not out.exists()
 
 
 @pytest.mark.parametrize("as_of", ["0001-01-01", "9999-12-31"])

@@ -202,3 +202,30 @@ def test_every_field_has_a_flag_a_config_key_and_a_keyword() -> None:
     assert set(fields) <= dests
     assert resolve_settings(overrides={"reports": False}).reports is False
     assert "reports" in AuditSettings.model_fields
+
+
+def test_a_new_field_is_one_line_flag_key_and_keyword(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The DESIGN.md promise, exercised: a list-of-paths field added to the model (as --allow-link-root
+    # will be) is at once a repeatable flag, a config key relative to the file and a keyword argument.
+    import argparse
+
+    from pydantic import Field, create_model
+
+    from pia_policy import _cli_audit
+    from pia_policy.audit import _settings
+
+    extended = create_model("Extended", __base__=AuditSettings,
+                            roots=(list[Path], Field(default_factory=list, description="link roots")),
+                            engine=(_settings.Literal["duckdb", "spark"], Field("duckdb", description="engine")))
+    monkeypatch.setattr(_settings, "AuditSettings", extended)
+    monkeypatch.setattr(_settings, "_ALL_FIELDS", {**_settings.Thresholds.model_fields, **extended.model_fields})
+    parser = argparse.ArgumentParser()
+    _cli_audit._add_setting_flags(parser)  # noqa: SLF001
+    args = parser.parse_args(["--roots", "a", "--roots", "b", "--engine", "spark"])
+    assert (args.roots, args.engine) == (["a", "b"], "spark")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--engine", "hadoop"])
+    cfg = _write(tmp_path, "[audit]\nroots = ['x', '/abs']\n")
+    assert read_config(cfg)["roots"] == [(tmp_path / "x").resolve(), Path("/abs")]
+    s = resolve_settings(config=cfg, overrides={"engine": "spark"})
+    assert (s.roots, s.engine) == ([(tmp_path / "x").resolve(), Path("/abs")], "spark")

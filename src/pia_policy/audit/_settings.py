@@ -10,8 +10,8 @@ valid range.
 
 Adding an option is one field here: ``name: Type = Field(default, description="help")``. The
 CLI flag ``--name`` (Literal → choices, bool → ``--name``/``--no-name``), the TOML key
-``[audit] name`` and the keyword argument ``audit(name=...)`` follow; a ``Path`` option is
-relative to the config file when given there.
+``[audit] name`` and the keyword argument ``audit(name=...)`` follow; a ``Path`` option (or a
+list of them: a repeatable flag) is relative to the config file when given there.
 """
 
 from __future__ import annotations
@@ -334,10 +334,15 @@ def read_config(path: Path | str) -> dict[str, Any]:
         return f"{where}: [{section}] {loc[-1] if loc else ''}".rstrip()
 
     values = validate(data, label).model_dump(exclude_unset=True)
-    for name, value in values.items():
+
+    def here(value: Any) -> Any:
         if isinstance(value, Path) and not value.is_absolute():
-            values[name] = (p.parent / value).resolve()
-    return values
+            return (p.parent / value).resolve()
+        if isinstance(value, (list, tuple)):
+            return type(value)(here(v) for v in value)
+        return value
+
+    return {name: here(value) for name, value in values.items()}
 
 
 def resolve_settings(
