@@ -40,15 +40,17 @@ _CONTROL_START = frozenset("\t\r")
 _BUFFER = 1 << 20
 
 
-def safe_cell(value: Any) -> str:
-    """A CSV cell that no spreadsheet runs as a formula: a leading ``'`` where needed."""
+def safe_cell(value: Any, *, masked: bool = False) -> str:
+    """A CSV cell that no spreadsheet runs as a formula: a leading ``'`` where needed.
+
+    ``masked``: the value was masked already (its My Numbers), so it is not scanned again."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return str(value)  # numbers stay numbers (a negative count would be a number, not a formula)
-    text = mask_my_number(str(value))
+    text = str(value) if masked else mask_my_number(str(value))
     if not text:
         return text
     if text[0] in _CONTROL_START or text.lstrip()[:1] in _FORMULA_START:
@@ -159,7 +161,8 @@ def _evidence_text(evidence: Any) -> str:
 class FindingsCsv:
     """findings.csv for Excel, one row at a time: UTF-8 with BOM, CRLF, formula-injection safe."""
 
-    def __init__(self, path: Path, *, mode: int) -> None:
+    def __init__(self, path: Path, *, mode: int, masked: bool = False) -> None:
+        self.masked = masked  # the findings come masked (write_outputs masks each once)
         self.raw = HashingFile(path, mode)
         self._text = io.TextIOWrapper(io.BufferedWriter(self.raw, buffer_size=_BUFFER), encoding="utf-8-sig",
                                       newline="")
@@ -169,8 +172,9 @@ class FindingsCsv:
 
     def write(self, finding: Mapping[str, Any]) -> None:
         """One finding (a SPEC §5 record) as one row."""
-        self._writer.writerow([safe_cell(_evidence_text(finding.get(c)) if c == "evidence" else finding.get(c))
-                               for c in FINDING_COLUMNS])
+        # the evidence cell is new text (file:line; …): scanned whatever the findings were
+        self._writer.writerow([safe_cell(_evidence_text(finding.get(c))) if c == "evidence"
+                               else safe_cell(finding.get(c), masked=self.masked) for c in FINDING_COLUMNS])
         self.count += 1
 
     def tee(self, findings: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:

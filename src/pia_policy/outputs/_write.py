@@ -35,16 +35,28 @@ SPEC_FILES: tuple[str, ...] = ("findings.jsonl", "rejected.jsonl", "duplicates.j
 TEXT_SUFFIXES = frozenset({".html", ".htm", ".txt", ".csv", ".tsv", ".json", ".jsonl", ".md", ".xml", ".svg", ".js", ".css"})
 
 
+_PLAIN = (str, int, bool, type(None))
+_COLUMN_SET = frozenset(FINDING_COLUMNS)
+
+
 def _finding_dict(finding: Any) -> dict[str, Any]:
-    data = finding.model_dump(mode="json") if hasattr(finding, "model_dump") else dict(jsonable(finding))
-    ordered = {column: data.pop(column, None) for column in FINDING_COLUMNS}
-    ordered.update({k: data[k] for k in sorted(data)})
+    """A finding (model or record) as a masked SPEC §5 record in column order, extra keys after.
+
+    Per finding this runs once per string value: the column names need no masking, and plain
+    values (the engine's records are plain but for ``evidence``) need no conversion.
+    """
+    if hasattr(finding, "model_dump"):
+        data = finding.model_dump(mode="json")
+    else:
+        data = {str(k): v if isinstance(v, _PLAIN) else jsonable(v) for k, v in finding.items()}
+    ordered = {column: mask_value(data.pop(column, None)) for column in FINDING_COLUMNS}
+    ordered.update({mask_my_number(k): mask_value(data[k]) for k in sorted(data) if k not in _COLUMN_SET})
     return ordered
 
 
 def _finding_records(findings: Iterable[Any], schema_version: str) -> Iterator[dict[str, Any]]:
     for finding in findings:
-        row = mask_value(_finding_dict(finding))
+        row = _finding_dict(finding)
         if row.get("schema_version") is None:
             row["schema_version"] = schema_version
         yield row
@@ -153,7 +165,7 @@ def write_outputs(
 
     staging = new_staging_dir(out_dir, 0o700)
     try:
-        with FindingsCsv(staging / "findings.csv", mode=file_mode) as csv_out:
+        with FindingsCsv(staging / "findings.csv", mode=file_mode, masked=True) as csv_out:
             write_jsonl(staging / "findings.jsonl", csv_out.tee(_finding_records(findings, schema_version)),
                         mode=file_mode, columns=FINDING_COLUMNS[1:], schema_version=schema_version)
         write_jsonl(staging / "rejected.jsonl", rejected, mode=file_mode, columns=REJECTED_COLUMNS,
