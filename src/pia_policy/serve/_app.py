@@ -268,23 +268,22 @@ def create_app(service: Service) -> FastAPI:
                               "in_force_to": v.in_force_to.isoformat() if v.in_force_to else None, "note": v.note}
                              for v in policy.versions], "in_force_now": now}
 
+    def ask(key: str, value: str, at: str | None, found_key: str, found: Any) -> dict[str, Any]:
+        when: Any = at if at is not None else dt.datetime.now(JST)
+        answer = found(value, when)
+        return {key: value, "at": _ts(when), "version": service.policy.version_at(when).id, found_key: answer}
+
     @app.get("/v1/recipients", response_model=RecipientsResponse, responses=_ERRORS, tags=["policy"])
     async def recipients(purpose: str = Query(description="purpose code (別紙1)"),
                          at: str | None = Query(None, description="ISO 8601; naive = JST; default now")) -> dict[str, Any]:
         """Who may receive: every department a transfer for ``purpose`` may go to at ``at``."""
-        when: Any = at if at is not None else dt.datetime.now(JST)
-        found = service.policy.recipients(purpose, when)
-        return {"purpose": purpose, "at": _ts(when), "version": service.policy.version_at(when).id,
-                "recipients": found}
+        return ask("purpose", purpose, at, "recipients", service.policy.recipients)
 
     @app.get("/v1/purposes", response_model=PurposesResponse, responses=_ERRORS, tags=["policy"])
     async def purposes(department: str = Query(description="recipient department, e.g. 中央区健康課"),
                        at: str | None = Query(None, description="ISO 8601; naive = JST; default now")) -> dict[str, Any]:
         """For what: every purpose a transfer to ``department`` may have at ``at``."""
-        when: Any = at if at is not None else dt.datetime.now(JST)
-        found = service.policy.allowed_purposes(department, when)
-        return {"department": department, "at": _ts(when), "version": service.policy.version_at(when).id,
-                "purposes": found}
+        return ask("department", department, at, "purposes", service.policy.allowed_purposes)
 
     @app.get("/healthz", response_model=Health, responses=_ERRORS, tags=["operations"])
     async def healthz() -> dict[str, Any]:
