@@ -14,7 +14,7 @@ from ._cli_console import masked_console
 
 __all__ = ["main"]
 
-_SUBCOMMAND_MODULES = ("_cli_policy", "_cli_audit", "_cli_verify", "_cli_serve", "_cli_state")
+_SUBCOMMAND_MODULES = ("_cli_policy", "_cli_audit", "_cli_verify", "_cli_serve", "_cli_state", "_cli_diff")
 
 
 #: argparse's English messages (Python 3.11–3.13) and their Japanese lines.

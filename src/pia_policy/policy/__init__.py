@@ -8,6 +8,7 @@ True
 
 from __future__ import annotations
 
+from ._diff import DiffGroup, PolicyDiff, diff_policies
 from ._domain import OTHER_AFFAIR, OTHER_DEPARTMENT, OTHER_METHOD, RequestDomain, request_domain
 from ._engine import CompiledPolicy, Vocabulary, request_tokens
 from ._lint import LintProblem, lint
@@ -40,6 +41,9 @@ __all__ = [
     "model_problems",
     "tokenize",
     "default_policy_dir",
+    "diff_policies",
+    "DiffGroup",
+    "PolicyDiff",
     "JST",
     "jst_date",
     "to_utc_naive",
