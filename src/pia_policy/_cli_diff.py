@@ -1,4 +1,4 @@
-"""`pia-policy diff` (SPEC §9): what one policy version allows that another does not."""
+"""`pia-policy diff` and `pia-policy changes` (SPEC §9): what a policy change allows, and its 別添3 table."""
 
 from __future__ import annotations
 
@@ -96,8 +96,32 @@ def _diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _changes(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from .policy import change_rows, render_changes
+
+    policy = _load(args.policy, "--policy")
+    version_a = resolve_version(policy, args.from_, "--from")
+    version_b = resolve_version(policy, args.to, "--to")
+    submitted = None
+    if args.submitted is not None:
+        try:
+            submitted = dt.date.fromisoformat(args.submitted)
+        except ValueError:
+            raise _BadArgument(msg(f"--submitted は YYYY-MM-DD で指定する: {args.submitted!r}",
+                                   f"--submitted must be YYYY-MM-DD: {args.submitted!r}")) from None
+    try:
+        rows = change_rows(policy.source_lines, policy.versions, policy.metadata, version_a, version_b,
+                           submitted=submitted)
+    except ValueError as exc:
+        raise _BadArgument(str(exc)) from None
+    sys.stdout.write(render_changes(rows, args.format))
+    return 0
+
+
 def register(subparsers: Any) -> None:
-    """Add ``diff`` to the `pia-policy` dispatcher."""
+    """Add ``diff`` and ``changes`` to the `pia-policy` dispatcher."""
     d = subparsers.add_parser("diff", help="requests whose decision differs between two policy versions")
     d.add_argument("--from", dest="from_", required=True, metavar="A",
                    help="version id of the old side (or 'latest')")
@@ -110,3 +134,13 @@ def register(subparsers: Any) -> None:
     d.add_argument("--check-no-new-access", action="store_true",
                    help="exit 1 when anything is newly allowed (a CI gate)")
     d.set_defaults(func=lambda ns: _run(_diff, ns))
+
+    c = subparsers.add_parser("changes", help="the 別添3-style 変更箇所 table between two policy versions")
+    c.add_argument("--from", dest="from_", required=True, metavar="A", help="version id (or 'latest')")
+    c.add_argument("--to", required=True, metavar="B", help="version id (or 'latest')")
+    c.add_argument("--policy", default=None, help="policy directory (default: the packaged policies)")
+    c.add_argument("--submitted", default=None, metavar="YYYY-MM-DD",
+                   help="when the assessment is (or was) submitted: 事前 before the in-force date, else 事後 "
+                        "(default: as recorded in metadata.toml [changes])")
+    c.add_argument("--format", choices=("csv", "html", "md"), default="md")
+    c.set_defaults(func=lambda ns: _run(_changes, ns))

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from .. import __version__
 from .._i18n import lang, msg
 from ..models import JST_OFFSET, SEVERITIES, Finding
+from ..policy._changes import version_changes
 from ..rules import RULE_IDS
 from ._settings import AuditSettings, ConfigError, resolve_settings
 from ._engine import SCHEMA_VERSION, finding_rows, iso_jst, read_findings, run_engine
@@ -311,7 +312,8 @@ def audit(
             "inputs": _plain(getattr(ingested, "inputs", [])),
             "outputs": [],
             "policy": {"path": str(policy_path) if policy_path is not None else None,
-                       "versions_used": result.versions_used},
+                       "versions_used": result.versions_used,
+                       "version_changes": version_changes(pol, result.versions_used)},
             "thresholds": params,
             "fail_on": fail_on,
             "rules_run": result.rules_run,

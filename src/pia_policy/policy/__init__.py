@@ -8,6 +8,7 @@ True
 
 from __future__ import annotations
 
+from ._changes import ChangeRow, change_rows, render_changes
 from ._diff import DiffGroup, PolicyDiff, diff_policies
 from ._domain import OTHER_AFFAIR, OTHER_DEPARTMENT, OTHER_METHOD, RequestDomain, request_domain
 from ._engine import CompiledPolicy, Vocabulary, request_tokens
@@ -41,6 +42,9 @@ __all__ = [
     "model_problems",
     "tokenize",
     "default_policy_dir",
+    "ChangeRow",
+    "change_rows",
+    "render_changes",
     "diff_policies",
     "DiffGroup",
     "PolicyDiff",

@@ -10,6 +10,7 @@ from typing import Any, Iterable
 
 from ..departments import expand_department, is_ward_group
 from ._family import FAMILY, model_problems
+from ._changes import changes_problems
 from ._source import (
     METADATA_FILE,
     MODEL_FILE,
@@ -199,6 +200,9 @@ def lint(path: str | Path | None = None, *, holder_departments: Iterable[str] | 
         if aff == "*" and act not in ("login", "logout"):
             problems.append(LintProblem(pl.file, pl.line, "wildcard_affair",
                                         f"line {lid!r} allows {act} without an affair (aff \"*\")"))
+    for ver, code, message in changes_problems(lines, versions, meta):
+        where = _find_line(meta_text, f'[changes."{ver}"]') or _find_line(meta_text, f'"{ver}"') if ver else None
+        problems.append(LintProblem(str(meta_path), where, code, message))
     problems.extend(_lint_issuance(directory, meta))
     return _with_invariants(problems, directory, holder_departments, lines, meta_text)
 

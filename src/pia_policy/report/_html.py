@@ -496,6 +496,29 @@ def _inputs(summary: dict[str, Any], counts: dict[str, int]) -> str:
     return _section("inputs", "inputs", "".join(parts))
 
 
+def _version_changes(summary: dict[str, Any]) -> str:
+    """The policy versions that changed inside the audit window: date, one line, the table's command."""
+    policy = summary.get("policy") or {}
+    changes = policy.get("version_changes") if isinstance(policy, dict) else None
+    if not changes:
+        return ""
+    items = []
+    for c in changes:
+        if not isinstance(c, dict):
+            continue
+        try:
+            day = dt.date.fromisoformat(str(c.get("in_force_from")))
+            when = _bi(format_date(day), day.isoformat())
+        except ValueError:
+            when = _e(c.get("in_force_from", ""))
+        items.append(
+            f'<li data-version="{_e(c.get("version", ""))}">{when}: {_e(c.get("from_version", ""))} → '
+            f'{_e(c.get("version", ""))} — {_e(c.get("summary", ""))}<br>'
+            f'{_bi("変更箇所の表", "Table of changes")}: <code>{_e(c.get("table", ""))}</code></li>'
+        )
+    return _section("version-changes", "version_changes", f"<ul>{''.join(items)}</ul>")
+
+
 def _header(summary: dict[str, Any], as_of: dt.date | None) -> str:
     meta = []
     if as_of:
@@ -545,6 +568,7 @@ def render_report(
     body = (
         _header(summary, as_of)
         + "<main>"
+        + _version_changes(summary)
         + _todo(findings, by_rule, summary, counts, by_sev, notices or [], reply_by)
         + _overview(counts, by_sev, total)
         + _lifecycle(summary)

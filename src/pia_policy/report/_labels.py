@@ -93,6 +93,7 @@ UI: dict[str, tuple[str, str]] = {
     "notices_unaddressed": ("所属が不明なため通知できない指摘", "Findings with no department to notify"),
     "reply_by": ("回答期限", "Reply by"),
     "inputs": ("入力と処理", "Inputs and run"),
+    "version_changes": ("期間中の評価書の版の変更", "Policy version changes in this period"),
     "rejected_by_reason": ("読込不可の理由", "Rejects by reason"),
     "rules_skipped": ("実行しなかった規則（入力ファイルなし）", "Rules skipped (input file missing)"),
     "file_errors": ("読込エラーのファイル", "File errors"),
