@@ -143,3 +143,25 @@ def test_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["changes", "--from", "2025-11-26", "--to", "2020"]) == 2
     assert main(["changes", "--from", "2020", "--to", "2030"]) == 2
     assert "2025-11-26" in capsys.readouterr().err
+
+
+def test_a_new_bessi1_row_is_a_change_of_the_transfers_item(policy_copy: Path) -> None:
+    # a city adds a sixth 別紙1 row in the 2025-11-26 version: the III-5 item changes, and lists the lines
+    with open(policy_copy / "policy.csv", "a", encoding="utf-8") as fh:
+        fh.write("p,kouki_staff,grp:holder,grp:transfer_info,transfer,gaikokujin_hogo,2025-11-26,*,健康支援課,"
+                 "fukushi_system,bessi1-6-transfer\n")
+    with open(policy_copy / "metadata.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[lines.bessi1-6-transfer]\ncitation = "別紙1 No.6 (番号法第9条第2項, 条例)"\n')
+    p = Policy.load(policy_copy)
+    rows = change_rows(p.source_lines, p.versions, p.metadata, "2025-03-24", "2025-11-26")
+    assert [r.element for r in rows] == ["my_number_affairs", "transfers"]
+    transfers = rows[1]
+    assert transfers.important and "bessi1-6-transfer" in transfers.after and "bessi1-6-transfer" not in transfers.before
+    assert transfers.before.startswith("(移転を行っているものとして記載)\n")
+    assert transfers.explanation == "重要な変更該当（事後の理由の記録なし）"
+    # and lint asks for the reason of this 重要な変更 filed 事後
+    # (the pair 健康支援課 / gaikokujin_hogo is not in 別紙1: lint's invariants say so too)
+    codes = [(x.code, x.line) for x in lint(policy_copy) if x.code == "important_change_without_reason"]
+    text = (policy_copy / "metadata.toml").read_text(encoding="utf-8").splitlines()
+    assert len(codes) == 1
+    assert text[codes[0][1] - 1] == '[changes."2025-11-26"]'

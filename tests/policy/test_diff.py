@@ -29,20 +29,28 @@ def test_same_version_has_no_difference(policy: Policy) -> None:
 
 def test_2025_11_26_moves_my_number_use_from_affair_15_to_16(policy: Policy) -> None:
     d = diff_policies(policy, "2025-03-24", policy, "2025-11-26")
-    assert len(d.newly_allowed) == 1 and len(d.newly_denied) == 1
-    new, gone = d.newly_allowed[0], d.newly_denied[0]
-    assert new.affairs == ("kouki-16",) and gone.affairs == ("kouki-15",)
-    for g in (new, gone):
+    # affair 16 exists only from 2025-11-26 (別添3 I-1②): holder staff and officers gain it; My Number
+    # use moves from 15 to 16 (15 stays a holder affair, so only My Number use of it is lost)
+    new = {g.roles: g for g in d.newly_allowed}
+    assert set(new) == {("my_number_user",), ("kouki_staff",), ("export_delegate", "export_officer", "system_owner")}
+    assert all(g.affairs == ("kouki-16",) for g in d.newly_allowed)
+    assert new[("kouki_staff",)].resources and "kojin_bango" not in new[("kouki_staff",)].resources
+    assert new[("export_delegate", "export_officer", "system_owner")].actions == ("export",)
+    (gone,) = d.newly_denied
+    mn = new[("my_number_user",)]
+    assert gone.affairs == ("kouki-15",)
+    for g in (mn, gone):
         assert g.roles == ("my_number_user",)
         assert g.resources == ("kojin_bango",)
         assert set(g.actions) == {"view", "search", "print", "update"}
         assert dict(g.permissions)["update"] == ("update",)  # update only with 更新権限
         assert set(dict(g.permissions)["view"]) == {"read", "update"}
-        assert _HOLDERS <= set(g.departments)
+        assert set(g.departments) == _HOLDERS
         assert set(g.policy_lines) == {"my-number-view", "my-number-search", "my-number-print", "my-number-update"}
-    assert new.summary.startswith("健康保険課・各区市民総合窓口課")
-    assert "my_number_user: kojin_bango の view/search/update/print" in new.summary
-    assert new.summary.endswith("を kouki-16 で許可")
+        # 7 holder departments x (3 actions x 2 permissions + update x 1) x (on 福祉システム or elsewhere)
+        assert g.requests == 7 * 7 * 2
+    assert mn.summary == ("健康保険課・各区市民総合窓口課の my_number_user: kojin_bango の view/search/update/print"
+                          "（update は更新権限のみ） を kouki-16 で許可")
     assert gone.summary.endswith("を kouki-15 で拒否")
 
 
@@ -95,9 +103,10 @@ def test_two_directories_at_the_same_version(policy_copy: Path, tmp_path: Path) 
 def test_cli_formats_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["diff", "--from", "2025-03-24", "--to", "2025-11-26", "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert [g["affairs"] for g in out["newly_allowed"]] == [["kouki-16"]]
-    assert out["newly_allowed"][0]["permissions"]["update"] == ["update"]
-    assert out["counts"]["newly_allowed_requests"] == out["newly_allowed"][0]["requests"] > 0
+    assert {a for g in out["newly_allowed"] for a in g["affairs"]} == {"kouki-16"}
+    (mn,) = [g for g in out["newly_allowed"] if g["roles"] == ["my_number_user"]]
+    assert mn["permissions"]["update"] == ["update"]
+    assert out["counts"]["newly_allowed_requests"] == sum(g["requests"] for g in out["newly_allowed"])
 
     assert main(["diff", "--from", "2020", "--to", "2025-03-24", "--format", "csv", "--check-no-new-access"]) == 1
     captured = capsys.readouterr()
@@ -107,7 +116,7 @@ def test_cli_formats_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert main(["diff", "--from", "2025-03-24", "--to", "2025-11-26"]) == 0
     text = capsys.readouterr().out
-    assert "新たに許可 (1):" in text and "新たに拒否 (1):" in text and "kouki-16 で許可" in text
+    assert "新たに許可 (3):" in text and "新たに拒否 (1):" in text and "kouki-16 で許可" in text
 
     assert main(["diff", "--from", "2025-03-24", "--to", "2031"]) == 2
     err = capsys.readouterr().err
@@ -183,8 +192,9 @@ def test_random_diff_is_exact(data: st.DataObject) -> None:
                     named[k] = unnamed[1]
             if act in ("login", "logout"):
                 pick["resources"] = pick["affairs"] = named["resources"] = named["affairs"] = ""
-            if act != "transfer":
-                pick["recipients"] = pick["methods"] = named["recipients"] = named["methods"] = ""
+            if act != "transfer":  # no recipient; the method of the system it runs on (request_method)
+                pick["recipients"] = named["recipients"] = ""
+                pick["methods"] = named["methods"] = data.draw(st.sampled_from(v["access_meth"]))
 
         def tup(p: dict[str, str]) -> tuple[str, ...]:
             return (p["roles"], p["departments"], p["resources"], act, p["affairs"], "", perm,

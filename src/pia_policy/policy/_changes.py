@@ -8,8 +8,9 @@ and records, per version, how the change into it was filed (``[changes."<version
     重要な変更), and one of the element kinds:
     ``kind = "affairs"`` — the members of a ``g4`` group in the version (``group``), worded by
     ``wording`` with ``{numbers}`` (the affair numbers joined with 「、」);
-    ``kind = "lines"`` — whether the version has any of the policy line ids ``lines``, worded
-    ``absent`` / ``present``.
+    ``kind = "lines"`` — whether the version has any of the policy lines ``lines`` (ids or glob
+    patterns such as ``bessi1-*-transfer``), worded ``absent`` / ``present``; when both versions
+    have such lines but they differ, each side also lists its lines.
 ``[changes."<version>"]``
     ``timing`` (事前 | 事後, as filed) or ``submitted`` (a date), and ``reason`` (why a 重要な変更
     was filed 事後; `pia-policy lint` reports it missing).
@@ -18,6 +19,7 @@ and records, per version, how the change into it was filed (``[changes."<version
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import html
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -54,35 +56,45 @@ class ChangeRow:
                 self.timing, self.explanation)
 
 
-# ---- elements (one small wording unit per kind) ----------------------------------------------------
+# ---- elements (one small wording unit per kind: (spec, lines, old, new) -> (before, after)) ----------
 
-def _affairs(spec: Mapping[str, Any], lines: Sequence[PolicyLine], version: str) -> str:
+def _affair_numbers(spec: Mapping[str, Any], lines: Sequence[PolicyLine], version: str) -> str:
     group = str(spec.get("group", ""))
-    members = [pl.values[0] for pl in lines if pl.ptype == "g4" and pl.values[1] == group and pl.values[2] == version]
+    members = {pl.values[0] for pl in lines if pl.ptype == "g4" and pl.values[1] == group and pl.values[2] == version}
 
     def number(code: str) -> tuple[int, str]:
         tail = code.rsplit("-", 1)[-1]
         return (int(tail), str(int(tail))) if tail.isdigit() else (10**6, code)
 
-    numbers = "、".join(n for _k, n in sorted(number(m) for m in set(members)))
+    numbers = "、".join(n for _k, n in sorted(number(m) for m in members))
     return str(spec.get("wording", "{numbers}")).format(numbers=numbers)
 
 
-def _lines(spec: Mapping[str, Any], lines: Sequence[PolicyLine], version: str) -> str:
-    ids = set(spec.get("lines", ()))
-    present = sorted({pl.values[-1] for pl in lines if pl.ptype == "p" and pl.values[5] == version
-                      and pl.values[-1] in ids})
-    return str(spec.get("present", "")) if present else str(spec.get("absent", ""))
+def _affairs(spec: Mapping[str, Any], lines: Sequence[PolicyLine], old: str, new: str) -> tuple[str, str]:
+    return _affair_numbers(spec, lines, old), _affair_numbers(spec, lines, new)
 
 
-_KINDS: dict[str, Callable[[Mapping[str, Any], Sequence[PolicyLine], str], str]] = {
+def _matching(spec: Mapping[str, Any], lines: Sequence[PolicyLine], version: str) -> list[str]:
+    """The version's policy lines whose id matches one of ``lines`` (ids or glob patterns), version left out."""
+    patterns = [str(p) for p in spec.get("lines", ())]
+    return sorted(f"{pl.values[-1]}: " + ", ".join(pl.values[:5] + pl.values[6:-1])
+                  for pl in lines if pl.ptype == "p" and pl.values[5] == version
+                  and any(fnmatch.fnmatchcase(pl.values[-1], p) for p in patterns))
+
+
+def _lines(spec: Mapping[str, Any], lines: Sequence[PolicyLine], old: str, new: str) -> tuple[str, str]:
+    """``absent`` / ``present``; when both versions have such lines but they differ, each side's lines too."""
+    a, b = _matching(spec, lines, old), _matching(spec, lines, new)
+    absent, present = str(spec.get("absent", "")), str(spec.get("present", ""))
+    if a and b and a != b:
+        return "\n".join([present, *a]), "\n".join([present, *b])
+    return (present if a else absent), (present if b else absent)
+
+
+_KINDS: dict[str, Callable[[Mapping[str, Any], Sequence[PolicyLine], str, str], tuple[str, str]]] = {
     "affairs": _affairs,
     "lines": _lines,
 }
-
-
-def _wording(spec: Mapping[str, Any], lines: Sequence[PolicyLine], version: str) -> str:
-    return _KINDS[str(spec.get("kind"))](spec, lines, version)
 
 
 def _timing(record: Mapping[str, Any], in_force: dt.date, submitted: dt.date | None) -> str:
@@ -121,7 +133,7 @@ def change_rows(lines: Sequence[PolicyLine], versions: Sequence[PolicyVersion], 
         record = records.get(new.id, {})
         timing = _timing(record, new.in_force_from, submitted)
         for name, spec in items.items():
-            before, after = _wording(spec, lines, old.id), _wording(spec, lines, new.id)
+            before, after = _KINDS[str(spec.get("kind"))](spec, lines, old.id, new.id)
             if before == after:
                 continue
             important = bool(spec.get("important", False))

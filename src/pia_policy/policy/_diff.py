@@ -101,6 +101,7 @@ def _members(domain: RequestDomain) -> dict[str, tuple[str, ...]]:
         "obj": tuple(sorted(expand(domain.resources), key=lambda r: RESOURCES.index(r) if r in RESOURCES else len(RESOURCES))),
         "act": tuple(domain.actions), "aff": ("",) + expand(domain.affairs), "perm": tuple(domain.permissions),
         "rcpt": ("",) + depts, "meth": ("",) + expand(domain.methods),
+        "access_meth": tuple(domain.system_methods),  # the meth of a non-transfer request
     }
 
 
@@ -152,6 +153,8 @@ def domain_size(values: dict[str, tuple[str, ...]]) -> int:
             n *= len(values["obj"]) * len(values["aff"])
         if act == "transfer":
             n *= len(values["rcpt"]) * len(values["meth"])
+        else:
+            n *= len(values["access_meth"])
         total += n
     return total
 
@@ -301,12 +304,15 @@ def _with_summary(g: DiffGroup, domain: dict[str, tuple[str, ...]]) -> DiffGroup
     aff = _names(g.affairs, domain["aff"], empty_ja="事務なし", empty_en="no affair")
     verb = msg("許可", "allowed") if g.change == "newly_allowed" else msg("拒否", "denied")
     transfer = ""
-    if g.recipients != ("",) or g.methods != ("",):
+    if "transfer" in g.actions:
         rc = "" if len(g.recipients) == len(domain["rcpt"]) else describe_departments(g.recipients)
         mt = _names(g.methods, domain["meth"], empty_ja="なし", empty_en="none")
         parts = [p for p in (msg(f"移転先 {rc}", f"recipient {rc}") if rc else "",
                              msg(f"方法 {mt}", f"method {mt}") if mt else "") if p]
         transfer = msg(f"（{'、'.join(parts)}）", f" ({', '.join(parts)})") if parts else ""
+    else:  # an access on the transfer system carries its method; elsewhere none (request_method)
+        mt = _names(g.methods, domain["access_meth"], empty_ja="移転システム外", empty_en="outside the transfer system")
+        transfer = msg(f"（{mt}）", f" ({mt})") if mt else ""
     if ja:
         what = f"{res} の {acts}" if res else acts
         where = f" を {aff} で" if aff else " を"
