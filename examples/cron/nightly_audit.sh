@@ -97,7 +97,9 @@ done
 
 # 3. the audit; the output directory is swapped in atomically by pia-policy
 OUT="$OUT_ROOT/$AS_OF"
-args=(audit "$DATA" --as-of "$AS_OF" --out "$OUT" --fail-on "$FAIL_ON")
+# the data directory holds links into LOG_ROOT and LEDGER_DIR: allow exactly those roots
+args=(audit "$DATA" --as-of "$AS_OF" --out "$OUT" --fail-on "$FAIL_ON"
+      --allow-link-root "$LOG_ROOT" --allow-link-root "$LEDGER_DIR")
 [[ -n "$STATE" ]] && args+=(--state "$STATE")
 [[ -n "$CONFIG" ]] && args+=(--config "$CONFIG")
 log "running $PIA_POLICY ${args[*]}"

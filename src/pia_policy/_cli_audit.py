@@ -53,7 +53,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("data_dir", metavar="DATA_DIR", type=Path)
     p.add_argument("--as-of", required=True, metavar="YYYY-MM-DD", help="audit date; the audit time is 00:00 JST")
-    p.add_argument("--out", required=True, metavar="OUT_DIR", type=Path)
+    p.add_argument("--out", required=True, metavar="OUT_DIR",
+                   help="a new or empty directory, or a previous audit output (replaced atomically); "
+                        "never DATA_DIR or a symbolic link")
     p.add_argument("--config", metavar="FILE.toml", type=Path, default=None,
                    help="options as TOML ([thresholds], [audit]); a flag overrides the file")
     _add_setting_flags(p)
@@ -73,9 +75,9 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:  # pragma: no cover - the inputs part is always installed
         InputError = OSError  # type: ignore[misc, assignment]
     try:
-        from .outputs import SigningKeyError, load_key
+        from .outputs import OutputDirError, SigningKeyError, load_key
     except ImportError:  # pragma: no cover
-        SigningKeyError, load_key = OSError, None  # type: ignore[assignment, misc]
+        SigningKeyError, OutputDirError, load_key = OSError, OSError, None  # type: ignore[assignment, misc]
 
     from .audit._settings import AuditSettings, Thresholds, flag_label, resolve_settings
 
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         settings = resolve_settings(config=args.config, overrides=given, label=flag_label)
         key = load_key(args.key_file) if load_key is not None else None
         result = audit(args.data_dir, as_of=args.as_of, out=args.out, settings=settings, key=key)
-    except (ConfigError, InputError, SigningKeyError) as exc:
+    except (ConfigError, InputError, SigningKeyError, OutputDirError) as exc:
         print(msg(f"pia-policy audit: エラー: {exc}", f"pia-policy audit: error: {exc}"), file=sys.stderr)
         return 2
     except OSError as exc:

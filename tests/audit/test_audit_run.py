@@ -232,3 +232,39 @@ def test_cli_vendor_cp932_csv_through_a_mapping(tmp_path: Path) -> None:
     findings = [json.loads(x) for x in (out / "findings.jsonl").read_text(encoding="utf-8").splitlines()]
     assert all(f["system"] == "fukushi" for f in findings)
     assert code == (1 if any(f["severity"] in ("high", "critical") for f in findings) else 0)
+
+
+def test_cli_refuses_an_out_dir_it_would_destroy(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    data = clean_day(tmp_path / "data")
+    keep = tmp_path / "v"
+    keep.mkdir()
+    (keep / "k").write_text("keep")
+    (tmp_path / "L").symlink_to(keep)
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    cases = {"": "--out is empty", str(tmp_path / "L"): "symbolic link", str(keep): "not empty",
+             str(data): "data directory", str(data / "out"): "data directory", str(tmp_path): "data directory"}
+    for out, why in cases.items():
+        assert _cli(str(data), "--as-of", AS_OF, "--out", out, "--lang", "en") == 2, out
+        err = capsys.readouterr().err
+        assert why in err and "Traceback" not in err, (out, err)
+    assert (keep / "k").read_text() == "keep" and sorted(p.name for p in tmp_path.iterdir()) == before
+    assert sorted(p.name for p in (data / "events").iterdir()) == ["a.jsonl"]
+
+
+def test_config_allow_link_root_reads_linked_logs(tmp_path: Path) -> None:
+    logs = tmp_path / "var" / "log"
+    src = clean_day(tmp_path / "src")
+    logs.mkdir(parents=True)
+    (src / "events" / "a.jsonl").rename(logs / "a.jsonl")
+    (src / "events" / "a.jsonl").symlink_to(logs / "a.jsonl")
+    _, log = _quiet()
+    from pia_policy.inputs import InputError
+
+    with pytest.raises(InputError, match="allow-link-root"):  # the only log is a link out: named, not read
+        audit(src, as_of=AS_OF, out=tmp_path / "o1", log=log)
+    cfg = tmp_path / "audit.toml"
+    cfg.write_text('[audit]\nallow_link_root = "var/log"\n', encoding="utf-8")
+    res = audit(src, as_of=AS_OF, out=tmp_path / "o2", config=cfg, log=log)
+    assert res.summary["file_errors"] == [] and res.summary["counts"]["events_evaluated"] > 1

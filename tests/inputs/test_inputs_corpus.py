@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from pia_policy.inputs import REJECT_REASONS, ingest
+from pia_policy.inputs import REJECT_REASONS, InputError, ingest
+from pia_policy.inputs._ingest import EXCERPT_CAP
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "cases"
 AS_OF = dt.datetime(2025, 4, 1, 15)
@@ -186,3 +188,124 @@ def test_ten_megabyte_single_line(tmp_path, valid, reconcile):
     if not valid:
         excerpt = con.execute("SELECT excerpt FROM rejected").fetchone()[0]
         assert len(excerpt) == 200
+
+
+# --- Hostile inputs (issue 16): links, non-regular files, names, excerpts ------------------------------------------
+
+LEDGERS = {"accounts.csv": "account_id,system,department\nacc1,fukushi,健康保険課\n",
+           "personnel.csv": "person_id,event,effective_date\n"}
+GOOD = json.dumps({"ts": "2025-04-01T09:00:00+09:00", "system": "fukushi", "event_id": "g1", "account_id": "acc1",
+                   "action": "view"}) + "\n"
+
+
+def _data(tmp_path: Path, name: str = "d") -> Path:
+    d = tmp_path / name
+    (d / "events").mkdir(parents=True)
+    for rel, text in LEDGERS.items():
+        (d / rel).write_text(text, encoding="utf-8")
+    (d / "events" / "a.jsonl").write_text(GOOD, encoding="utf-8")
+    return d
+
+
+def _run(d: Path, **kw):
+    con = duckdb.connect()
+    return con, ingest(con, d, as_of_utc=AS_OF, **kw)
+
+
+def test_links_into_proc_and_outside_are_not_read(tmp_path, reconcile, monkeypatch):
+    monkeypatch.setenv("PIA_POLICY_SIGNING_KEY", "TOPSECRET-KEY-MATERIAL")
+    monkeypatch.setenv("PIA_POLICY_LANG", "en")
+    d = _data(tmp_path)
+    secret = tmp_path / "elsewhere" / "shadow.jsonl"
+    secret.parent.mkdir()
+    secret.write_text("root:$6$hash:19000:0:99999:7:::\n")
+    (d / "events" / "e.jsonl").symlink_to("/proc/self/environ")
+    (d / "events" / "sh.jsonl").symlink_to(secret)
+    (d / "events" / "z.csv").symlink_to("/dev/zero")
+    inside = d / "archive" / "b.jsonl"  # a link to a file inside the data directory is read
+    inside.parent.mkdir()
+    inside.write_text(GOOD.replace("g1", "g2"), encoding="utf-8")
+    (d / "events" / "b.jsonl").symlink_to(inside)
+    con, res = _run(d)
+    reconcile(con, res)
+    errors = {e["file"]: e["error"] for e in res.file_errors}
+    assert set(errors) == {"events/e.jsonl", "events/sh.jsonl", "events/z.csv"}
+    assert "/proc" in errors["events/e.jsonl"] and "--allow-link-root" in errors["events/sh.jsonl"]
+    assert res.events_files == ["events/a.jsonl", "events/b.jsonl"] and res.counts["events_evaluated"] == 2
+    dumped = json.dumps(res.to_dict()) + str(con.execute("SELECT * FROM rejected").fetchall())
+    assert "TOPSECRET" not in dumped and "$6$" not in dumped
+    # The operator allows the root explicitly: the link is read (and its line rejected, as it is no log).
+    con, res = _run(d, allow_link_roots=[secret.parent])
+    assert not [e for e in res.file_errors if "--allow-link-root" in e["error"] and e["file"] == "events/sh.jsonl"]
+    assert con.execute("SELECT file, reason FROM rejected").fetchall() == [("events/sh.jsonl", "invalid_json")]
+    # /proc stays closed even when allowed.
+    con, res = _run(d, allow_link_roots=["/"])
+    assert "events/e.jsonl" in {e["file"] for e in res.file_errors}
+
+
+def test_fifo_events_file_and_ledger_never_hang(tmp_path, reconcile, monkeypatch):
+    monkeypatch.setenv("PIA_POLICY_LANG", "en")
+    d = _data(tmp_path)
+    os.mkfifo(d / "events" / "pipe.jsonl")
+    os.mkfifo(d / "officers.csv")  # optional ledger: named, its rules skipped
+    con, res = _run(d)
+    reconcile(con, res)
+    errors = {e["file"]: e["error"] for e in res.file_errors}
+    assert "named pipe (FIFO)" in errors["events/pipe.jsonl"] and "named pipe" in errors["officers.csv"]
+    assert res.counts["events_evaluated"] == 1
+    # A required ledger that is not a regular file stops the run, naming it.
+    (d / "accounts.csv").unlink()
+    os.mkfifo(d / "accounts.csv")
+    with pytest.raises(InputError, match="accounts.csv") as err:
+        _run(d)
+    assert "named pipe" in str(err.value)
+    (d / "accounts.csv").unlink()
+    (d / "accounts.csv").symlink_to("/dev/zero")
+    with pytest.raises(InputError, match="accounts.csv.*/dev"):
+        _run(d)
+
+
+def test_cp932_named_files_never_crash(tmp_path, reconcile):
+    d = _data(tmp_path)
+    raw = os.fsencode(d / "events") + b"/" + "窓口".encode("cp932")
+    with open(raw + b".jsonl", "wb") as fh:
+        fh.write(GOOD.replace("g1", "g3").encode())
+    with open(raw + b".txt", "wb") as fh:  # ignored, but named
+        fh.write(b"notes")
+    con, res = _run(d)
+    reconcile(con, res)
+    json.dumps(res.to_dict(), ensure_ascii=False).encode("utf-8")  # no lone surrogates
+    assert "events/窓口.jsonl" in res.events_files and "events/窓口.txt" in res.ignored_files
+    assert con.execute("SELECT file FROM events WHERE event_id = 'g3'").fetchall() == [("events/窓口.jsonl",)]
+
+
+def test_excerpts_of_a_mostly_rejected_file_are_capped(tmp_path, reconcile):
+    d = _data(tmp_path)
+    (d / "events" / "b.jsonl").write_text("".join(f"secret line {i}\n" for i in range(50)) + GOOD.replace("g1", "g4"))
+    (d / "events" / "c.jsonl").write_text(GOOD.replace("g1", "g5") * 1 + "".join(
+        json.dumps({"ts": "2025-04-01", "system": "fukushi", "event_id": f"c{i}", "account_id": "acc1",
+                    "action": "view"}) + "\n" for i in range(30)) + "not json\n" * 12)
+    con, res = _run(d)
+    reconcile(con, res)
+    b = con.execute("SELECT line, excerpt FROM rejected WHERE file = 'events/b.jsonl' ORDER BY line").fetchall()
+    assert len(b) == 50 and res.counts["lines_rejected"] == 62  # every line listed and counted
+    assert [e for _, e in b[:EXCERPT_CAP]] == [f"secret line {i}" for i in range(EXCERPT_CAP)]
+    assert all(e is None for _, e in b[EXCERPT_CAP:])
+    c = con.execute("SELECT excerpt FROM rejected WHERE file = 'events/c.jsonl'").fetchall()
+    assert len(c) == 12 and all(e == "not json" for (e,) in c)  # mostly read: every excerpt kept
+
+
+def test_cp932_full_width_my_number_in_a_jsonl_line_is_masked(tmp_path):
+    from pia_policy.outputs import write_outputs
+
+    d = _data(tmp_path)
+    number = "１２３４５６７８９０１８"  # valid check digit
+    (d / "events" / "b.jsonl").write_bytes(('{"note": "' + number + '"}\n').encode("cp932"))
+    con, res = _run(d)
+    excerpt = con.execute("SELECT excerpt FROM rejected WHERE file = 'events/b.jsonl'").fetchone()[0]
+    assert excerpt == '{"note": "' + number + '"}'  # decoded, so the output masking sees the digits
+    out = write_outputs(tmp_path / "out", findings=[], summary={}, rejected=[
+        dict(zip(("file", "line", "reason", "field", "detail", "excerpt"), row))
+        for row in con.execute("SELECT * FROM rejected").fetchall()])
+    text = (out / "rejected.jsonl").read_text(encoding="utf-8")
+    assert "********９０１８" in text and number not in text and "\\x82" not in text

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from outputs_helpers import make_finding, rejected_rows
 
-from pia_policy.outputs import cleanup_leftovers, dir_mode_for, verify, write_outputs
+from pia_policy.outputs import OutputDirError, cleanup_leftovers, dir_mode_for, verify, write_outputs
 from pia_policy.outputs._atomic import swap_in
 
 MY_NUMBER = "123456789018"  # valid check digit
@@ -146,10 +146,10 @@ def test_existing_out_dir_keeps_its_mode(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
     os.chmod(out, 0o750)
-    (out / "stale.txt").write_text("from an older run")
+    write(out, extras=lambda s: [(s / "old-report.html").write_text("older run") and "old-report.html"])
     write(out)
     assert mode_of(out) == 0o750
-    assert not (out / "stale.txt").exists()  # the directory is replaced as a whole
+    assert not (out / "old-report.html").exists()  # the directory is replaced as a whole
     assert {mode_of(p) for p in out.iterdir()} == {0o600}
 
 
@@ -221,8 +221,9 @@ def test_extras_symlink_refused(tmp_path: Path) -> None:
 
 def test_out_dir_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "out").write_text("x")
-    with pytest.raises(NotADirectoryError):
+    with pytest.raises(OutputDirError, match="ディレクトリではありません"):
         write(tmp_path / "out")
+    assert (tmp_path / "out").read_text() == "x"
 
 
 def test_leftovers_of_dead_runs_are_removed(tmp_path: Path) -> None:
@@ -276,14 +277,15 @@ def test_jsonl_masking_through_escapes_and_numbers(tmp_path: Path) -> None:
     assert second["line"] == 2
 
 
-def test_symlinked_out_dir_replaces_its_target(tmp_path: Path) -> None:
+def test_symlinked_out_dir_is_refused_and_its_target_kept(tmp_path: Path) -> None:
     real = write(tmp_path / "2026-04-01")
+    before = (real / "findings.jsonl").read_bytes()
     link = tmp_path / "latest"
     link.symlink_to(real)
-    write(link, findings=[make_finding(7)])
-    assert link.is_symlink() and link.resolve() == real
-    assert len((real / "findings.jsonl").read_text(encoding="utf-8").splitlines()) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-04-01", "latest"]
+    with pytest.raises(OutputDirError, match="シンボリックリンク") as err:
+        write(link, findings=[make_finding(7)])
+    assert str(real) in str(err.value)  # the fix names the directory itself
+    assert link.is_symlink() and (real / "findings.jsonl").read_bytes() == before
 
 
 def test_non_finite_numbers_become_null(tmp_path: Path) -> None:

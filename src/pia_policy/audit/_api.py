@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import datetime as dt
@@ -233,6 +234,9 @@ def audit(
     the outputs (:class:`pia_policy.state.StateError`, a ConfigError, when it cannot be used).
     Findings are streamed from DuckDB to the files; the result holds the
     first ``findings_limit`` of them (None: all) and :meth:`AuditResult.iter_findings` reads the rest.
+    Inputs that are symbolic links are read only when their target lies in the data directory or
+    under ``allow_link_root``; ``out`` must be new, empty or a previous output, outside the data
+    directory and not a link (``OutputDirError``).
     """
     from ..inputs import ingest
 
@@ -250,22 +254,34 @@ def audit(
     as_of_date, audit_utc = as_of_utc(as_of)
     pol = policy_obj if policy_obj is not None else _load_policy(opts.policy)
     data_dir = Path(data_dir)
+    guard = contextlib.ExitStack()
+    if out is not None:  # refused before any work; held until the outputs are swapped in
+        from ..outputs import check_out_dir, dir_mode_for, lock_out_dir
+
+        out = check_out_dir(out, data_dir=data_dir)
+        os.makedirs(out.parent, mode=dir_mode_for(opts.file_mode), exist_ok=True)
+        guard.enter_context(lock_out_dir(out))
     say("run_start", as_of=as_of_date.isoformat(), fail_on=fail_on, thresholds=params)
     night = None
-    if opts.state is not None:
-        from ..state import Night, StateStore
-
-        night = Night(StateStore(opts.state), as_of_date, audit_utc)
-
     display = tty_progress() if progress is None else None
     feed = progress if progress is not None else display
-    con, work, engine = _open_engine(opts.memory_limit())
+    try:
+        if opts.state is not None:
+            from ..state import Night, StateStore
+
+            night = Night(StateStore(opts.state), as_of_date, audit_utc)
+        con, work, engine = _open_engine(opts.memory_limit())
+    except BaseException:
+        if night is not None:
+            night.close()
+        guard.close()
+        raise
     try:
         if display is not None:
             display.stage(msg("入力を読み込み中", "reading inputs"))
         t_in = time.perf_counter()
         ingested = ingest(con, data_dir, as_of_utc=audit_utc, encoding=opts.encoding, mapping=opts.mapping,
-                          progress=feed, defer=night is not None)
+                          progress=feed, defer=night is not None, allow_link_roots=opts.allow_link_root)
         con.execute("SET preserve_insertion_order = false")  # the engine orders what it returns
         counts = dict(_plain(ingested.counts))
         if night is not None:
@@ -354,6 +370,7 @@ def audit(
         _close_engine(con, work)
         if night is not None:
             night.close()
+        guard.close()
         if display is not None:
             display.close()
     say("run_end", findings=findings_total, exit_code=code, distinct_requests=result.distinct_requests,

@@ -122,6 +122,11 @@ def _lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
+def _one_or_many(value: Any) -> Any:
+    """A single directory (TOML string, API str/Path) as a one-item list."""
+    return [value] if isinstance(value, (str, os.PathLike)) else value
+
+
 _Number = BeforeValidator(_not_text)
 Hours = Annotated[float, _Number, AfterValidator(_tidy)]
 Count = Annotated[int, _Number]
@@ -176,6 +181,9 @@ class AuditSettings(BaseModel):
     reports: bool = Field(True, description="write report.html and notices/ besides the SPEC files")
     state: Text | None = Field(
         None, description="continue earlier nights (SPEC §8): a SQLite file (created 0600) or a postgresql:// URL")
+    allow_link_root: Annotated[tuple[Path, ...], BeforeValidator(_one_or_many)] = Field(
+        (), description="inputs may be symbolic links to files under DIR (repeatable); other links are not read",
+        json_schema_extra=_valid("ディレクトリ（またはその配列）", "a directory or a list of them"))
     file_mode: FileMode = Field(
         0o600, description="octal mode of the output files (default 600)",
         json_schema_extra=_valid("所有者が読めて他人は書けない8進数。例: 600, 640, 644",
@@ -303,6 +311,7 @@ def read_config(path: Path | str) -> dict[str, Any]:
     reply_days = 14         # notices: reply deadline, days after the audit date
     notice_sender = "システム責任者"   # notices: 発信者 (default: the システム責任者, III-3 リスク2)
     file_mode = "640"       # octal; never world-writable
+    allow_link_root = ["/var/log/pia", "/srv/pia/ledgers"]   # inputs may be links into these
     ```
     """
     p = Path(path)

@@ -19,6 +19,7 @@ from ._errors import InputError
 from ._fields import REJECT_REASONS, REQUIRED_FIELDS, STRUCTURAL_REASONS
 from ._ledger import LEDGERS, LedgerData, read_ledger
 from ._mapping import Mapping, load_mappings, mapping_for, normalise_encoding
+from ._source import SourceRefused, open_regular
 from ._sql import REJECT_COLUMNS, create_stage_sql, csv_fields_sql, json_fields_sql, validate_sql
 from ._time import sql_literal as lit
 from ._stream import (
@@ -36,6 +37,8 @@ from ._stream import (
 __all__ = ["IngestResult", "ingest", "DEFAULT_BATCH_BYTES"]
 
 DEFAULT_BATCH_BYTES = 64 << 20  # 64 MiB: as fast as 128 MiB, ~60 MB less peak RSS
+#: In a file with more rejected lines than read ones, only the first this many rejects carry an excerpt.
+EXCERPT_CAP = 10
 _STAGE = "_pia_stage"
 _BATCH = "_pia_batch"
 
@@ -195,7 +198,7 @@ class _Ingest:
 
     def _codec(self, ev_path: Path, mapping: Mapping | None) -> str:
         forced = (mapping.encoding if mapping and mapping.encoding else None) or self.encoding
-        with open(ev_path, "rb") as fh:
+        with open_regular(ev_path) as fh:
             if fh.read(3) == BOM:
                 return "utf-8"
         if forced == "utf-8":
@@ -237,12 +240,13 @@ class _Ingest:
     def read_file(self, ev: EventFile, files_done: int, files_total: int) -> None:
         """Stream one events file through DuckDB, batch by batch, into the staging table."""
         mapping = mapping_for(self.mappings, ev.path.name)
-        stream = FileStream(ev.path, gz=ev.fmt == "jsonl.gz")
+        src = ev.src or ev.path
+        stream = FileStream(src, gz=ev.fmt == "jsonl.gz")
         codec = "utf-8"
         is_csv = ev.fmt == "csv"
         try:
             if not stream.gz:
-                with open(ev.path, "rb") as fh:
+                with open_regular(src) as fh:
                     if fh.read(2) in (b"\xff\xfe", b"\xfe\xff"):
                         self.error(
                             ev.rel,
@@ -253,7 +257,7 @@ class _Ingest:
                         )
             if is_csv:
                 self.flush()  # earlier JSON Lines files reach the staging table first
-                codec = self._codec(ev.path, mapping)
+                codec = self._codec(src, mapping)
             state: dict[str, Any] = {"header": None, "start": 1}
 
             def prepared() -> Iterator[tuple[pa.Table, bool, int, bool]]:
@@ -290,6 +294,8 @@ class _Ingest:
                 self.lines_seen += n_lf + (0 if ends_lf else 1)
                 if self.progress:
                     self.progress(files_done, files_total, self.lines_seen)
+        except SourceRefused as exc:
+            stream.error = stream.error or str(exc)
         except OSError as exc:
             stream.error = stream.error or msg(f"読み込みエラー: {exc}", f"read error: {exc}")
         if stream.error:
@@ -324,12 +330,15 @@ def ingest(
     progress: Progress | None = None,
     batch_bytes: int = DEFAULT_BATCH_BYTES,
     defer: bool = False,
+    allow_link_roots: list[str | Path] | tuple[str | Path, ...] = (),
 ) -> IngestResult:
     """Read ``data_dir`` (SPEC §3) into the DuckDB tables of docs/DESIGN.md and count what was read.
 
     ``as_of_utc`` is the audit time as a naive UTC datetime; events at or after it are rejected,
     or with ``defer`` (SPEC §8, an audit with a state) kept in the table ``deferred`` (same columns
     as ``events``) and counted in ``counts.deferred``; they claim their ``event_id`` like evaluated ones.
+    Inputs are read only inside ``data_dir`` or, through symbolic links, inside ``allow_link_roots``
+    (never /proc, /sys, /dev); other links, FIFOs and devices are named in ``file_errors``.
     Raises :class:`InputError` when the run cannot be done (no events file, a required ledger
     missing or unreadable, a bad ``encoding`` or mapping file).
     """
@@ -355,18 +364,22 @@ def ingest(
             ),
             file="events/",
         )
-    files, ignored = discover_events(events_dir, data_dir)
+    roots = [Path(r) for r in allow_link_roots]
+    files, ignored, refused = discover_events(events_dir, data_dir, roots)
     if not files:
+        why = "".join(f" {rel}: {text}." for rel, text in refused)
         raise InputError(
             msg(
-                f"{events_dir} にアクセスログのファイル（*.jsonl, *.jsonl.gz, *.csv）がありません。",
-                f"No events file (*.jsonl, *.jsonl.gz, *.csv) in {events_dir}.",
+                f"{events_dir} に読めるアクセスログのファイル（*.jsonl, *.jsonl.gz, *.csv）がありません。{why}",
+                f"No readable events file (*.jsonl, *.jsonl.gz, *.csv) in {events_dir}.{why}",
             ),
             file="events/",
         )
-    ledgers = [read_ledger(spec, data_dir, enc) for spec in LEDGERS]  # required ones raise first
+    ledgers = [read_ledger(spec, data_dir, enc, roots) for spec in LEDGERS]  # required ones raise first
 
     run = _Ingest(con, data_dir, as_of_utc, enc, mappings, progress, batch_bytes)
+    for rel, text in refused:
+        run.error(rel, text)
     run.names = "[" + ", ".join(lit(ev.rel) for ev in files) + "]"
     run.defer = defer
     con.execute(create_stage_sql(_STAGE))
@@ -414,17 +427,23 @@ def _finalise(
     total, rejected, valid = con.execute(
         f"SELECT count(*), count(reason), count(*) - count(reason) FROM {_STAGE}"
     ).fetchone()  # type: ignore[misc]
-    con.execute(
-        f"""CREATE OR REPLACE TABLE rejected AS
-        SELECT file, line, reason, field, detail, excerpt
-        FROM {_STAGE} WHERE reason IS NOT NULL ORDER BY file_idx, line"""
-    )
     # Files that gave records but not one readable record: name them (wrong format or damaged).
     structural = ", ".join(lit(r) for r in sorted(STRUCTURAL_REASONS))
-    unreadable = con.execute(
-        f"""SELECT file_idx, count(*), count(*) FILTER (WHERE reason IN ({structural})), mode(reason)
+    per_file = con.execute(
+        f"""SELECT file_idx, count(*), count(reason), count(*) FILTER (WHERE reason IN ({structural})), mode(reason)
             FROM {_STAGE} GROUP BY file_idx ORDER BY file_idx"""
     ).fetchall()
+    unreadable = [(idx, n, bad, reason) for idx, n, _rej, bad, reason in per_file]
+    # A file mostly rejected (not a log at all?) gives excerpts for its first EXCERPT_CAP rejects only.
+    capped = [int(idx) for idx, n, rej, _bad, _r in per_file if rej * 2 > n] or [-1]
+    con.execute(
+        f"""CREATE OR REPLACE TABLE rejected AS
+        SELECT file, line, reason, field, detail,
+               CASE WHEN file_idx NOT IN ({", ".join(map(str, capped))})
+                         OR row_number() OVER (PARTITION BY file_idx ORDER BY line) <= {EXCERPT_CAP}
+                    THEN excerpt END AS excerpt
+        FROM {_STAGE} WHERE reason IS NOT NULL ORDER BY file_idx, line"""
+    )
     con.execute(f"DELETE FROM {_STAGE} WHERE reason IS NOT NULL")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _pia_dupids AS

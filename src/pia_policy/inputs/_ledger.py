@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from .._i18n import msg
 from ..departments import is_group_name
 from ..models import SYSTEMS
 from ._errors import InputError
+from ._source import SourceRefused, open_regular, resolve_source, safe_text
 from ._time import parse_ts
 
 import re
@@ -39,6 +42,8 @@ def parse_ledger_ts(value: str) -> dt.datetime | None:
 __all__ = ["LEDGERS", "LedgerSpec", "LedgerData", "read_ledger", "decide_codec"]
 
 BOM = b"\xef\xbb\xbf"
+#: A ledger larger than this is not read (a city's account ledger is a few MB).
+LEDGER_MAX_BYTES = 256 << 20
 
 # Column kinds: s = string, r = required string, e:<a|b> = enum (optional), E:<a|b> = enum (required),
 # t = timestamp (optional), T = timestamp (required), roles = ';'-separated roles,
@@ -199,11 +204,24 @@ def _reject(spec: LedgerSpec, line: int, reason: str, fld: str | None, detail: s
     return {"file": spec.file, "line": line, "reason": reason, "field": fld, "detail": detail, "excerpt": text[:200]}
 
 
-def read_ledger(spec: LedgerSpec, data_dir: Path, forced: str | None) -> LedgerData:
-    """Read one ledger; a required one that is missing or unreadable raises InputError."""
+def _read_bounded(path: Path, data_dir: Path, allow_roots: Iterable[Path]) -> bytes:
+    """The bytes of a ledger: a regular file inside the allowed roots, at most :data:`LEDGER_MAX_BYTES`."""
+    with open_regular(resolve_source(path, data_dir, allow_roots)) as fh:
+        data = fh.read(LEDGER_MAX_BYTES + 1)
+    if len(data) > LEDGER_MAX_BYTES:
+        raise SourceRefused(msg(f"{LEDGER_MAX_BYTES >> 20} MiB を超えています（台帳ではない大きなファイル？）",
+                                f"it is larger than {LEDGER_MAX_BYTES >> 20} MiB (not a ledger?)"))
+    return data
+
+
+def read_ledger(spec: LedgerSpec, data_dir: Path, forced: str | None, allow_roots: Iterable[Path] = ()) -> LedgerData:
+    """Read one ledger; a required one that is missing or unreadable raises InputError.
+
+    Links, FIFOs, devices and oversized files are refused as :mod:`._source` says (unreadable).
+    """
     out = LedgerData(spec=spec)
     path = data_dir / spec.file
-    if not path.exists():
+    if not os.path.lexists(path):
         if spec.required:
             raise InputError(
                 msg(
@@ -215,11 +233,12 @@ def read_ledger(spec: LedgerSpec, data_dir: Path, forced: str | None) -> LedgerD
         out.table = _schema(spec).empty_table()
         return out
     try:
-        data = path.read_bytes()
-    except OSError as exc:
+        data = _read_bounded(path, data_dir, allow_roots)
+    except (OSError, SourceRefused) as exc:
+        text = str(exc) if isinstance(exc, SourceRefused) else (exc.strerror or str(exc))
         if spec.required:
-            raise _unreadable(spec, path, str(exc), str(exc)) from exc
-        out.error = str(exc)
+            raise _unreadable(spec, path, text, text) from None
+        out.error = text
         out.table = _schema(spec).empty_table()
         return out
     out.size = len(data)
@@ -246,7 +265,7 @@ def read_ledger(spec: LedgerSpec, data_dir: Path, forced: str | None) -> LedgerD
                         "encoding",
                         None,
                         msg(f"{codec} として読めないバイトがあります（--encoding を確認）", f"bytes that do not decode as {codec} (check --encoding)"),
-                        raw.decode(codec, "backslashreplace"),
+                        safe_text(raw, codec),
                     )
                 )
     # Header.

@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 
 from .._i18n import msg
+from ._source import SourceRefused, display_name, open_regular, resolve_source, safe_text
 
 __all__ = [
     "EventFile",
@@ -50,25 +51,41 @@ _PIECE = 1 << 18
 class EventFile:
     """One events file."""
 
-    path: Path
+    path: Path  # the entry in events/ (its name selects the mapping)
     rel: str  # path relative to the data directory, as shown in outputs
     fmt: str  # jsonl | jsonl.gz | csv
     idx: int = 0
+    src: Path | None = None  # what is read: the entry, or the target of an allowed link
 
 
-def discover_events(events_dir: Path, data_dir: Path) -> tuple[list[EventFile], list[str]]:
-    """The events files in file-name order, and the names of the other entries (ignored)."""
+def discover_events(
+    events_dir: Path, data_dir: Path, allow_roots: Iterable[Path] = ()
+) -> tuple[list[EventFile], list[str], list[tuple[str, str]]]:
+    """The events files in file-name order, the names of the other entries (ignored), and the
+    log-named entries that are not read with the reason (links out of bounds, FIFOs, devices)."""
     files: list[EventFile] = []
     ignored: list[str] = []
+    refused: list[tuple[str, str]] = []
     for entry in sorted(events_dir.iterdir(), key=lambda p: p.name):
-        rel = entry.relative_to(data_dir).as_posix() if entry.is_relative_to(data_dir) else str(entry)
+        rel = display_name(entry.relative_to(data_dir).as_posix() if entry.is_relative_to(data_dir) else str(entry))
         lower = entry.name.lower()
         fmt = next((f for suf, f in _SUFFIXES if lower.endswith(suf)), None)
-        if fmt is None or entry.name.startswith(".") or not entry.is_file():
+        if fmt is None or entry.name.startswith("."):
             ignored.append(rel)
             continue
-        files.append(EventFile(path=entry, rel=rel, fmt=fmt, idx=len(files)))
-    return files, ignored
+        try:
+            src = resolve_source(entry, data_dir, allow_roots)
+        except SourceRefused as exc:
+            if entry.is_dir() and not entry.is_symlink():
+                ignored.append(rel)  # a directory named like a log
+            else:
+                refused.append((rel, str(exc)))
+            continue
+        except OSError as exc:
+            refused.append((rel, msg(f"読み込みエラー: {exc.strerror}", f"read error: {exc.strerror}")))
+            continue
+        files.append(EventFile(path=entry, rel=rel, fmt=fmt, idx=len(files), src=src))
+    return files, ignored, refused
 
 
 @dataclass
@@ -98,7 +115,7 @@ class FileStream:
     def blocks(self) -> Iterator[bytes]:
         """Yield decompressed data; on damage set ``error`` (and ``truncated``) and stop."""
         try:
-            with open(self.path, "rb") as fh:
+            with open_regular(self.path) as fh:
                 if not self.gz:
                     while chunk := fh.read(_READ_BLOCK):
                         self._hash(chunk)
@@ -106,6 +123,8 @@ class FileStream:
                         yield chunk
                 else:
                     yield from self._gunzip(fh)
+        except SourceRefused as exc:
+            self.error = str(exc)
         except OSError as exc:
             self.error = msg(f"読み込みエラー: {exc}", f"read error: {exc}")
         finally:
@@ -281,7 +300,7 @@ def _line_rows(piece: bytes, base: int, codec: str) -> list[tuple[int, bool, int
         try:
             text = raw.decode(codec)
         except UnicodeDecodeError:
-            rows.append((base + i, False, KIND_UNDECODABLE, raw.decode(codec, "backslashreplace")[:200], b""))
+            rows.append((base + i, False, KIND_UNDECODABLE, safe_text(raw, codec)[:200], b""))
             continue
         rows.append((base + i, False, KIND_LINE, None, raw if codec == "utf-8" else text.encode("utf-8")))
     return rows
@@ -298,7 +317,7 @@ def pieces_table(data: bytes, first_line: int, file_idx: int, *, codec: str, cut
         idx = data.rfind(b"\n") + 1
         last_no = first_line + data.count(b"\n", 0, idx)
         raw = data[idx:]
-        tail.append((last_no, False, KIND_CUT, raw.decode(codec, "backslashreplace")[:200], b""))
+        tail.append((last_no, False, KIND_CUT, safe_text(raw, codec)[:200], b""))
         data = data[:idx]
     tables: list[pa.Table] = []
     if data:

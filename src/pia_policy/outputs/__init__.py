@@ -7,7 +7,7 @@ checks a directory against it.
 
 from __future__ import annotations
 
-from ._atomic import cleanup_leftovers, dir_mode_for
+from ._atomic import OutputDirError, check_out_dir, cleanup_leftovers, dir_mode_for, lock_out_dir
 from ._files import DUPLICATE_COLUMNS, FINDING_COLUMNS, REJECTED_COLUMNS, safe_cell
 from ._mask import check_digit, is_valid_my_number, mask_my_number, mask_processor, mask_value
 from ._sign import KEY_ENV, SIGNATURE_ALG, SigningKeyError, canonical_json, load_key, sign, signature_of
@@ -37,5 +37,8 @@ __all__ = [
     "REJECTED_COLUMNS",
     "DUPLICATE_COLUMNS",
     "cleanup_leftovers",
+    "check_out_dir",
+    "lock_out_dir",
+    "OutputDirError",
     "dir_mode_for",
 ]

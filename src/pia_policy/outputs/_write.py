@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models import SCHEMA_VERSION
-from ._atomic import cleanup_leftovers, dir_mode_for, new_staging_dir, swap_in
+from ._atomic import check_out_dir, cleanup_leftovers, dir_mode_for, lock_out_dir, new_staging_dir, swap_in
 from ._files import (
     DUPLICATE_COLUMNS,
     FINDING_COLUMNS,
@@ -123,38 +123,18 @@ def _finalize_tree(staging: Path, file_mode: int, dir_mode: int) -> list[dict[st
     return entries
 
 
-def write_outputs(
+def _write_locked(
     out_dir: Path,
     *,
     findings: Iterable[Any],
     summary: dict[str, Any],
     rejected: Iterable[Any],
-    duplicates: Iterable[Any] = (),
-    extras: Callable[[Path], list[str]] | None = None,
-    file_mode: int = 0o600,
-    key: bytes | None = None,
-) -> Path:
-    """Write findings.jsonl, summary.json, rejected.jsonl, duplicates.jsonl, findings.csv (+ extras).
-
-    ``findings`` (Finding models or SPEC §5 records, in output order) is read once, as a stream:
-    findings.jsonl and findings.csv are written in one pass. Every string is masked (My Number). Files are written into a staging directory beside
-    ``out_dir``, fsynced, then swapped in with renames: readers see the previous complete set
-    or the new one, never a mix. ``extras(staging_dir)`` may add files (report.html, notices/);
-    it sees the SPEC files and a preliminary summary.json (without ``outputs``/``signature``).
-    summary.json gets ``outputs`` (path, size, sha256 of every other file) and, with ``key``,
-    ``signature`` (HMAC-SHA256 over its canonical JSON). Files get ``file_mode`` (0600 by
-    default); a directory created here gets the matching mode (0700); an existing ``out_dir``
-    keeps its mode. Returns ``out_dir``.
-    """
-    out_dir = Path(os.path.abspath(out_dir))
-    if os.path.islink(out_dir):  # e.g. latest -> 2026-04-01: replace the directory it points to
-        out_dir = Path(os.path.realpath(out_dir))
-    if os.path.lexists(out_dir) and not out_dir.is_dir():
-        raise NotADirectoryError(f"{out_dir}: not a directory")
-    file_mode &= 0o777
-    dir_mode = dir_mode_for(file_mode)
-    if not out_dir.parent.exists():
-        os.makedirs(out_dir.parent, mode=dir_mode, exist_ok=True)
+    duplicates: Iterable[Any],
+    extras: Callable[[Path], list[str]] | None,
+    file_mode: int,
+    dir_mode: int,
+    key: bytes | None,
+) -> None:
     cleanup_leftovers(out_dir)
     target_dir_mode = stat.S_IMODE(os.stat(out_dir).st_mode) if out_dir.is_dir() else dir_mode
 
@@ -186,4 +166,40 @@ def write_outputs(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def write_outputs(
+    out_dir: Path,
+    *,
+    findings: Iterable[Any],
+    summary: dict[str, Any],
+    rejected: Iterable[Any],
+    duplicates: Iterable[Any] = (),
+    extras: Callable[[Path], list[str]] | None = None,
+    file_mode: int = 0o600,
+    key: bytes | None = None,
+) -> Path:
+    """Write findings.jsonl, summary.json, rejected.jsonl, duplicates.jsonl, findings.csv (+ extras).
+
+    ``findings`` (Finding models or SPEC §5 records, in output order) is read once, as a stream:
+    findings.jsonl and findings.csv are written in one pass. Every string is masked (My Number).
+    Files are written into a staging directory beside ``out_dir``, fsynced, then swapped in with renames: readers see the previous complete set
+    or the new one, never a mix. ``extras(staging_dir)`` may add files (report.html, notices/);
+    it sees the SPEC files and a preliminary summary.json (without ``outputs``/``signature``).
+    summary.json gets ``outputs`` (path, size, sha256 of every other file) and, with ``key``,
+    ``signature`` (HMAC-SHA256 over its canonical JSON). Files get ``file_mode`` (0600 by
+    default); a directory created here gets the matching mode (0700); an existing ``out_dir``
+    keeps its mode. Returns ``out_dir``. Raises :class:`OutputDirError` for an ``out_dir`` that is
+    a symbolic link, a non-empty directory that is not a previous output, or that another run is
+    writing (see :func:`check_out_dir`, :func:`lock_out_dir`).
+    """
+    out_dir = check_out_dir(out_dir)
+    file_mode &= 0o777
+    dir_mode = dir_mode_for(file_mode)
+    if not out_dir.parent.exists():
+        os.makedirs(out_dir.parent, mode=dir_mode, exist_ok=True)
+    with lock_out_dir(out_dir):
+        out_dir = check_out_dir(out_dir)  # again under the lock: another run may have written meanwhile
+        _write_locked(out_dir, findings=findings, summary=summary, rejected=rejected, duplicates=duplicates,
+                      extras=extras, file_mode=file_mode, dir_mode=dir_mode, key=key)
     return out_dir
