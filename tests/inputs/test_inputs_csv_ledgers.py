@@ -95,12 +95,55 @@ def test_empty_and_header_only_csv(run):
     assert res.counts["lines_read"] == 0 and res.file_errors == []
 
 
-def test_unbalanced_quote_is_rejected_not_fatal(run):
+def test_a_quote_inside_an_unquoted_field_is_data(run):
+    # RFC 4180: a quote opens a quoted field only at the field's start; "x"y" is a (bad) timestamp.
     body = HEADER + csv_row("a") + 'x"y,fukushi,b,acc1,s1,view,kihon_joho,kouki-01,sub1,\n' + csv_row("c")
     con, res = run({"events/a.csv": body})
-    assert res.counts["lines_read"] >= 2
+    assert res.counts["lines_read"] == 3
+    assert con.execute("SELECT line, reason FROM rejected").fetchall() == [(3, "bad_timestamp")]
+    assert [r[0] for r in con.execute("SELECT event_id FROM events ORDER BY line").fetchall()] == ["a", "c"]
+
+
+def test_stray_quote_hides_no_later_line(run):
+    # issue 16 item 3: one stray quote used to turn the next 1,000 rows into one csv_width reject.
+    rows = [csv_row(f"e{i}") for i in range(1000)]
+    stray = '2025-04-01 09:00:00,fukushi,T"1,acc1,s1,view,kihon_joho,kouki-01,sub1,\n'
+    opener = '2025-04-01 09:00:00,fukushi,"T2,acc1,s1,view,kihon_joho,kouki-01,sub1,\n'  # opens, never closes
+    for body in (HEADER + stray + "".join(rows), HEADER + opener + "".join(rows)):
+        con, res = run({"events/a.csv": body})
+        assert res.counts["lines_read"] == 1001
+        assert res.counts["events_evaluated"] + res.counts["lines_rejected"] == 1001
+        assert con.execute("SELECT count(*) FROM events WHERE event_id LIKE 'e%'").fetchone()[0] == 1000
+    assert con.execute("SELECT line, reason FROM rejected").fetchall() == [(2, "csv_width")]
+    assert "does not close" in con.execute("SELECT detail FROM rejected").fetchone()[0] or \
+        "閉じて" in con.execute("SELECT detail FROM rejected").fetchone()[0]
+
+
+def test_quoted_record_over_lines_counts_once_and_a_bad_one_is_its_first_line_only(run):
+    good = '2025-04-01 09:00:00,fukushi,m1,acc1,s1,view,kihon_joho,kouki-01,sub1,"two\nlines, ""quoted"""\n'
+    # A quote that closes on a later line but not into a row of the header's width: line 3 alone is rejected.
+    bad = '2025-04-01 09:00:00,fukushi,"m2,acc1,s1,view,kihon_joho,kouki-01,sub1,x\n'
+    body = HEADER + good + bad + csv_row("m3", note='"a",b') + csv_row("m4")
+    con, res = run({"events/a.csv": body})
+    assert dict(con.execute("SELECT event_id, line FROM events").fetchall()) == {"m1": 2, "m4": 6}
+    assert con.execute("SELECT line, reason FROM rejected ORDER BY line").fetchall() == [(4, "csv_width"),
+                                                                                      (5, "csv_width")]
+    assert res.counts["lines_read"] == 4
+
+
+@pytest.mark.parametrize("batch", [64, 1 << 20])
+def test_quoted_record_over_the_line_bound(run, batch):
+    from pia_policy.inputs._records import CSV_MAX_RECORD_LINES
+
+    inside = "\n".join(f"l{i}" for i in range(CSV_MAX_RECORD_LINES))  # the record has exactly the bound
+    ok = f'2025-04-01 09:00:00,fukushi,b1,acc1,s1,view,kihon_joho,kouki-01,sub1,"{inside}"\n'
+    longer = f'2025-04-01 09:00:00,fukushi,b2,acc1,s1,view,kihon_joho,kouki-01,sub1,"{inside}\nmore"\n'
+    con, res = run({"events/a.csv": HEADER + ok + longer + csv_row("b3")}, batch_bytes=batch)
+    assert con.execute("SELECT event_id, line FROM events ORDER BY line").fetchall() == [
+        ("b1", 2), ("b3", 2 * CSV_MAX_RECORD_LINES + 3)]
+    rejected = con.execute("SELECT line FROM rejected ORDER BY line").fetchall()
+    assert rejected[0] == (CSV_MAX_RECORD_LINES + 2,)  # the opening line of the longer one
     assert res.counts["lines_read"] == res.counts["events_evaluated"] + res.counts["lines_rejected"]
-    assert con.execute("SELECT reason FROM rejected").fetchall()[0][0] == "csv_width"
 
 
 # ---------------------------------------------------------------- ledgers
@@ -143,6 +186,29 @@ def test_ledger_rows_that_cannot_be_read_are_rejected_and_counted_apart(run, jl,
     assert res.counts["ledger_rows_rejected"] == 5 and res.counts["lines_rejected"] == 0
     assert con.execute("SELECT person_id, effective_at FROM personnel").fetchall() == [("p1", dt.datetime(2025, 3, 31, 15))]
     reconcile(con, res)
+
+
+@pytest.mark.parametrize("bad", ['a"x,fukushi,p1,regular,健康保険課,,read,2024-04-01,,,,,,',
+                                 '"a0,fukushi,p1,regular,健康保険課,,read,2024-04-01,,,,,,'])
+def test_a_stray_quote_in_accounts_hides_no_later_account(run, jl, event, bad):
+    # issue 16 item 3: a quote used to swallow every later account (a cascade of false UNKNOWN_ACCOUNT).
+    rows_ = [f"a{i},fukushi,p1,regular,健康保険課,,read,2024-04-01,,,,,," for i in range(1, 301)]
+    acc = ACC_HEADER + bad + "\n" + "\n".join(rows_) + "\n"
+    con, res = run({"events/a.jsonl": jl(event()), "accounts.csv": acc})
+    ids = {r[0] for r in con.execute("SELECT account_id FROM accounts").fetchall()}
+    assert {f"a{i}" for i in range(1, 301)} <= ids
+    if bad.startswith('"'):  # opened at the field's start, never closed: that line alone is rejected
+        assert con.execute("SELECT line, reason FROM rejected").fetchall() == [(2, "csv_width")]
+    else:  # inside an unquoted field a quote is data (RFC 4180)
+        assert 'a"x' in ids and res.counts["ledger_rows_rejected"] == 0
+
+
+def test_quoted_ledger_cell_over_lines(run, jl, event):
+    acc = ACC_HEADER + 'a1,fukushi,p1,regular,"健康\n保険課",,read,2024-04-01,,,,,,\n' + \
+        "a2,fukushi,p1,regular,健康保険課,,read,2024-04-01,,,,,,\n"
+    con, res = run({"events/a.jsonl": jl(event()), "accounts.csv": acc})
+    assert con.execute("SELECT account_id, department, line FROM accounts ORDER BY line").fetchall() == [
+        ("a1", "健康\n保険課", 2), ("a2", "健康保険課", 4)]
 
 
 def test_cp932_ledger_and_defaults(run, jl, event):

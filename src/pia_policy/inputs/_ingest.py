@@ -19,6 +19,7 @@ from ._errors import InputError
 from ._fields import REJECT_REASONS, REQUIRED_FIELDS, STRUCTURAL_REASONS
 from ._ledger import LEDGERS, LedgerData, read_ledger
 from ._mapping import Mapping, load_mappings, mapping_for, normalise_encoding
+from ._records import CSV_MAX_RECORD_LINES, SPAN_RECORD, csv_spans, normalise_record
 from ._source import SourceRefused, open_regular
 from ._sql import REJECT_COLUMNS, create_stage_sql, csv_fields_sql, json_fields_sql, validate_sql
 from ._time import sql_literal as lit
@@ -135,25 +136,48 @@ def _strip_bom(blocks: Iterator[bytes]) -> Iterator[bytes]:
             yield blk
 
 
-def _csv_header(data: bytes, codec: str) -> tuple[list[str], int, int]:
-    """Header names (stripped), the number of physical lines it spans, and its byte length."""
-    pos, quotes = 0, 0
-    while True:
-        nl = data.find(b"\n", pos)
-        end = len(data) if nl < 0 else nl + 1
-        quotes += data.count(b'"', pos, end)
-        pos = end
-        if quotes % 2 == 0 or nl < 0:
+def _csv_header(data: bytes, codec: str) -> tuple[list[str], int]:
+    """Header names (stripped) and the number of physical lines the header record spans."""
+    head = data
+    nl = -1
+    for _ in range(CSV_MAX_RECORD_LINES):  # the header record lies within the first lines
+        nl = data.find(b"\n", nl + 1)
+        if nl < 0:
             break
-    raw = data[:pos]
-    text = raw.decode(codec, "replace").rstrip("\n").replace("\r\n", "\n")
-    if text.endswith("\r"):
-        text = text[:-1]
+    if nl >= 0:
+        head = data[: nl + 1]
+    spans, _ = csv_spans(head, width=None, final=True)
+    if spans and spans[0][0] == 0 and spans[0][2] == SPAN_RECORD:
+        raw = normalise_record(head[: spans[0][1]])
+    else:
+        first = head.find(b"\n")
+        raw = normalise_record(head if first < 0 else head[: first + 1])
+    text = raw.decode(codec, "replace")
     try:
         row = next(csv.reader([text.replace("\n", " ")]), [])
     except csv.Error:
         row = text.split(",")
-    return [c.strip().lstrip("\ufeff") for c in row], raw.count(b"\n") or 1, pos
+    return [c.strip().lstrip("\ufeff") for c in row], raw.count(b"\n") + 1
+
+
+def _csv_records(
+    raw: Iterator[tuple[bytes, int, int]], width_of: Callable[[bytes], int]
+) -> Iterator[tuple[bytes, int, int, list[tuple[int, int, str]]]]:
+    """CSV batches cut at record ends, with their multi-line and unclosed records (``_records.csv_spans``).
+
+    A quote still open at the end of a batch (within the line bound) carries its lines over to the next.
+    """
+    carry, carry_line = b"", 1
+    for data, first_line, _n in raw:
+        if carry:
+            data, first_line = carry + data, carry_line
+        spans, used = csv_spans(data, width=width_of(data), final=False)
+        carry, carry_line = data[used:], first_line + data.count(b"\n", 0, used)
+        if used:
+            yield data[:used], first_line, data.count(b"\n", 0, used), spans
+    if carry:
+        spans, _ = csv_spans(carry, width=width_of(carry), final=True)
+        yield carry, carry_line, carry.count(b"\n"), spans
 
 
 def _resolve_header(header: list[str], mapping: Mapping | None) -> list[str]:
@@ -240,13 +264,13 @@ class _Ingest:
     def read_file(self, ev: EventFile, files_done: int, files_total: int) -> None:
         """Stream one events file through DuckDB, batch by batch, into the staging table."""
         mapping = mapping_for(self.mappings, ev.path.name)
-        src = ev.src or ev.path
-        stream = FileStream(src, gz=ev.fmt == "jsonl.gz")
+        path = ev.src or ev.path
+        stream = FileStream(path, gz=ev.fmt == "jsonl.gz")
         codec = "utf-8"
         is_csv = ev.fmt == "csv"
         try:
             if not stream.gz:
-                with open_regular(src) as fh:
+                with open_regular(path) as fh:
                     if fh.read(2) in (b"\xff\xfe", b"\xfe\xff"):
                         self.error(
                             ev.rel,
@@ -257,36 +281,40 @@ class _Ingest:
                         )
             if is_csv:
                 self.flush()  # earlier JSON Lines files reach the staging table first
-                codec = self._codec(src, mapping)
+                codec = self._codec(path, mapping)
             state: dict[str, Any] = {"header": None, "start": 1}
 
-            def prepared() -> Iterator[tuple[pa.Table, bool, int, bool]]:
-                for data, first_line, n_lf in batches(_strip_bom(stream.blocks()), target=self.batch_bytes, csv=is_csv):
-                    if is_csv and state["header"] is None:
-                        names, span, _ = _csv_header(data, codec)
-                        state["header"] = _resolve_header(names, mapping)
-                        state["start"] = span + 1
-                        self._check_header(ev.rel, state["header"], mapping)
+            def header_width(data: bytes) -> int:
+                if state["header"] is None:
+                    names, span = _csv_header(data, codec)
+                    state["header"] = _resolve_header(names, mapping)
+                    state["start"] = span + 1
+                    self._check_header(ev.rel, state["header"], mapping)
+                return len(state["header"])
+
+            def prepared() -> Iterator[tuple[pa.Table, int, bool]]:
+                raw = batches(_strip_bom(stream.blocks()), target=self.batch_bytes)
+                for data, first_line, n_lf, spans in (_csv_records(raw, header_width) if is_csv else
+                                                      ((d, f, n, None) for d, f, n in raw)):
                     cut_last = stream.truncated and not data.endswith(b"\n")
-                    tbl = pieces_table(data, first_line, ev.idx, codec=codec, cut_last=cut_last)
+                    tbl = pieces_table(data, first_line, ev.idx, codec=codec, cut_last=cut_last, spans=spans)
                     if codec == "utf-8":
                         bad = utf8_bad_pieces(tbl)
                         if bad:  # only the lines that do not decode are rejected
                             tbl = expand_bad(tbl, bad, codec)
                             state["reordered"] = True  # the split lines come after the good pieces
-                    yield tbl, b'"' in data if is_csv else False, n_lf, data.endswith(b"\n")
+                    yield tbl, n_lf, data.endswith(b"\n")
 
-            for tbl, quotes, n_lf, ends_lf in _prefetch(prepared()):
+            for tbl, n_lf, ends_lf in _prefetch(prepared()):
                 if state.get("reordered"):
                     self.needs_sort = True
                 if tbl.num_rows:
                     if is_csv:
                         hdr, start = state["header"], state["start"]
-                        self.needs_sort = self.needs_sort or quotes
                         self._run_batch(
                             tbl,
                             codec,
-                            lambda src: csv_fields_sql(src, hdr, start, mapping, quotes=quotes, codec=codec),
+                            lambda src: csv_fields_sql(src, hdr, start, mapping, codec=codec),
                             mapping,
                         )
                     else:

@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from .._i18n import msg
 from ..departments import is_group_name
 from ..models import SYSTEMS
 from ._errors import InputError
+from ._records import CSV_MAX_RECORD_LINES, SPAN_UNCLOSED, csv_spans
 from ._source import SourceRefused, open_regular, resolve_source, safe_text
 from ._time import parse_ts
 
@@ -268,16 +269,17 @@ def read_ledger(spec: LedgerSpec, data_dir: Path, forced: str | None, allow_root
                         safe_text(raw, codec),
                     )
                 )
-    # Header.
-    reader = csv.reader(texts, strict=False)
+    starts = [0]
+    for raw in raw_lines:
+        starts.append(starts[-1] + len(raw) + 1)
+    # Header: the first record with a non-blank cell.
     header: list[str] | None = None
-    try:
-        for row in reader:
-            if row and any(c.strip() for c in row):
-                header = [c.strip().lstrip("\ufeff").lower() for c in row]
-                break
-    except csv.Error:
-        header = None
+    body = len(texts)
+    for no, i, j, _kind in _line_records(data, starts, 0, None):
+        row = _parse(texts[i:j])
+        if row and any(c.strip() for c in row):
+            header, body = [c.strip().lstrip("\ufeff").lower() for c in row], j
+            break
     needed = [csv_name for csv_name, _, kind in spec.columns if kind in ("r", "T", "D") or kind.startswith("E:")]
     problem: tuple[str, str] | None = None
     if header is None:
@@ -298,27 +300,20 @@ def read_ledger(spec: LedgerSpec, data_dir: Path, forced: str | None, allow_root
     assert header is not None
     out.present = True
     index = {name: i for i, name in reversed(list(enumerate(header)))}
-    header_line = reader.line_num
     rows: list[dict[str, Any]] = []
     defaults = dict(spec.defaults)
-    prev = header_line
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            start = prev + 1
-            prev = reader.line_num
-            out.rejects.append(
-                _reject(spec, start, "csv_width", None, msg(f"CSV として読めません: {exc}", f"not a readable CSV row: {exc}"), texts[start - 1] if start - 1 < len(texts) else "")
-            )
+    for start, i, j, kind in _line_records(data, starts, body, len(header)):
+        text = "\n".join(texts[i:j])
+        if kind == SPAN_UNCLOSED:
+            out.rejects.append(_reject(spec, start, "csv_width", None, msg(
+                f"この行の引用符（\"）が {CSV_MAX_RECORD_LINES} 行以内に閉じて正しい行になりません（この行だけを除外しました）",
+                f"the double quote opened on this line does not close into a valid row within {CSV_MAX_RECORD_LINES} "
+                "lines (only this line is rejected)"), text))
             continue
-        start, prev = prev + 1, reader.line_num
+        row = _parse(texts[i:j])
         # Skip lines blanked by an encoding reject, and blank lines.
         if not row or not any(c.strip() for c in row):
             continue
-        text = "\n".join(texts[start - 1 : prev])
         if len(row) != len(header):
             out.rejects.append(
                 _reject(
@@ -345,6 +340,33 @@ def read_ledger(spec: LedgerSpec, data_dir: Path, forced: str | None, allow_root
     schema = _schema(spec)
     out.table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
     return out
+
+
+def _line_records(
+    data: bytes, starts: list[int], first: int, width: int | None
+) -> Iterator[tuple[int, int, int, str | None]]:
+    """Records from line index ``first``: ``(line number, first index, end index, kind)``; kind is
+    ``_records``' span kind, or None for a record of one line."""
+    n = len(starts) - 1
+    spans, _ = csv_spans(data[starts[first]:] if first < n else b"", width=width, final=True)
+    at = {starts[first] + a: (starts[first] + b, kind) for a, b, kind in spans} if first < n else {}
+    i = first
+    while i < n:
+        end, kind = at.get(starts[i], (None, None))
+        j = i + 1
+        if end is not None:
+            while j < n and starts[j] < end:
+                j += 1
+        yield i + 1, i, j, kind
+        i = j
+
+
+def _parse(lines: list[str]) -> list[str]:
+    """One CSV record (its physical lines) as cells (``csv``: a quote inside a field is data)."""
+    try:
+        return next(csv.reader([line + "\n" for line in lines], strict=False), [])
+    except csv.Error:
+        return ["\n".join(lines)]
 
 
 def _convert(

@@ -14,7 +14,8 @@ from .._i18n import msg
 from ..departments import GROUP_PREFIX, WARD_GROUP_PREFIX
 from ._fields import ENUM_FIELDS, EVENT_FIELDS, INT_FIELDS, REQUIRED_FIELDS, SESSION_ACTIONS, STRING_FIELDS
 from ._mapping import Mapping
-from ._stream import KIND_CUT, KIND_UNDECODABLE
+from ._records import CSV_MAX_RECORD_LINES
+from ._stream import KIND_CUT, KIND_RECORD, KIND_UNCLOSED, KIND_UNDECODABLE
 from ._time import sql_literal as lit
 from ._time import sql_layered, sql_strptime_ts, sql_ts_layers
 
@@ -62,12 +63,13 @@ def create_stage_sql(name: str) -> str:
 
 
 def _lines_sql(src: str) -> str:
-    """One row per physical line of the pieces in ``src``; a CRLF's CR is removed."""
+    """One row per physical line of the pieces in ``src`` (a CSV record over lines: one row); a CRLF's CR is removed."""
     return f"""
     SELECT file_idx, base + i - 1 AS line, kind, ex,
            CASE WHEN suffix(t0, chr(13)) THEN left(t0, -1) ELSE t0 END AS t
     FROM (SELECT file_idx, base, kind, ex, nl_end, len(s) AS n, unnest(s) AS t0, generate_subscripts(s, 1) AS i
           FROM (SELECT *, CASE WHEN kind >= {KIND_UNDECODABLE} THEN [NULL::VARCHAR]
+                               WHEN kind >= {KIND_RECORD} THEN [decode(p)]
                                ELSE string_split(decode(p), chr(10)) END AS s FROM {src}))
     WHERE NOT (nl_end AND i = n)"""
 
@@ -181,23 +183,12 @@ def json_fields_sql(src: str, mapping: Mapping | None, codec: str = "utf-8") -> 
     FROM y"""
 
 
-def csv_fields_sql(
-    src: str, header: list[str], start_line: int, mapping: Mapping | None, *, quotes: bool, codec: str
-) -> str:
-    """The field relation of CSV pieces in ``src`` whose header is ``header`` (records from ``start_line``)."""
-    lines = f"SELECT * FROM ({_lines_sql(src)}) WHERE line >= {int(start_line)}"
-    if quotes:
-        records = f"""
-        q AS ({lines}),
-        qn AS (SELECT *, CASE WHEN kind < {KIND_UNDECODABLE} THEN length(t) - length(replace(t, '"', '')) ELSE 0 END AS nq FROM q),
-        qw AS (SELECT *, coalesce(sum(nq) OVER (PARTITION BY file_idx ORDER BY line
-                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) % 2 AS inq FROM qn),
-        qg AS (SELECT *, sum(CASE WHEN inq = 0 THEN 1 ELSE 0 END) OVER (PARTITION BY file_idx ORDER BY line
-                   ROWS UNBOUNDED PRECEDING) AS rec FROM qw),
-        r AS (SELECT file_idx, min(line) AS line, max(kind) AS kind, min(ex) AS ex,
-                     string_agg(t, chr(10) ORDER BY line) AS t FROM qg GROUP BY file_idx, rec),"""
-    else:
-        records = f"\n        r AS ({lines}),"
+def csv_fields_sql(src: str, header: list[str], start_line: int, mapping: Mapping | None, *, codec: str) -> str:
+    """The field relation of CSV pieces in ``src`` whose header is ``header`` (records from ``start_line``).
+
+    Records over several lines arrive as one row each (``_records.csv_spans`` found them).
+    """
+    records = f"\n        r AS (SELECT * FROM ({_lines_sql(src)}) WHERE line >= {int(start_line)}),"
     width = len(header)
     index = {}
     for i, name in enumerate(header, start=1):
@@ -221,19 +212,28 @@ def csv_fields_sql(
     quote_bad = lit(
         msg("引用符（\"）の対応が取れていない CSV 行です", "malformed CSV quoting (unbalanced or stray double quote)")
     )
+    unclosed = lit(
+        msg(
+            f"この行の引用符（\"）が {CSV_MAX_RECORD_LINES} 行以内に閉じて正しい行になりません"
+            "（この行だけを除外し、次の行から読み直しました）",
+            f"the double quote opened on this line does not close into a valid row within {CSV_MAX_RECORD_LINES} "
+            "lines (only this line is rejected; the next lines are read on their own)",
+        )
+    )
     width_ja = msg("列数が ", "")
     width_en = msg(f" 列です（ヘッダーは {width} 列）", f" columns, the header has {width}")
     return f"""
     WITH {records}
     v AS (SELECT * FROM r WHERE kind >= {KIND_UNDECODABLE} OR regexp_matches(t, '[^ \t]')),
-    c AS (SELECT *, CASE WHEN kind < {KIND_UNDECODABLE} AND regexp_full_match(t, {lit(CSV_RECORD_RE)})
+    c AS (SELECT *, CASE WHEN kind < {KIND_UNCLOSED} AND regexp_full_match(t, {lit(CSV_RECORD_RE)})
                          THEN list_transform(regexp_extract_all(',' || t, {lit(CSV_FIELD_RE)}, 1),
                               lambda x: CASE WHEN x[1] = '"' THEN replace(x[2:-2], '""', '"') ELSE x END) END AS cf
           FROM v)
     SELECT file_idx, line, t, ex,
       CASE WHEN kind = {KIND_UNDECODABLE} THEN 'encoding' WHEN kind = {KIND_CUT} THEN 'io_error'
-           WHEN cf IS NULL OR len(cf) <> {width} THEN 'csv_width' END AS pre,
+           WHEN kind = {KIND_UNCLOSED} OR cf IS NULL OR len(cf) <> {width} THEN 'csv_width' END AS pre,
       CASE WHEN kind = {KIND_UNDECODABLE} THEN {_enc_detail(codec)} WHEN kind = {KIND_CUT} THEN {_cut_detail()}
+           WHEN kind = {KIND_UNCLOSED} THEN {unclosed}
            WHEN cf IS NULL THEN {quote_bad}
            WHEN len(cf) <> {width} THEN {lit(width_ja)} || len(cf) || {lit(width_en)} END AS pre_detail,
       {", ".join(cols)}

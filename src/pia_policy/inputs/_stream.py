@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from .._i18n import msg
+from ._records import SPAN_RECORD, normalise_record
 from ._source import SourceRefused, display_name, open_regular, resolve_source, safe_text
 
 __all__ = [
@@ -32,6 +33,8 @@ __all__ = [
     "utf8_bad_pieces",
     "KIND_PIECE",
     "KIND_LINE",
+    "KIND_RECORD",
+    "KIND_UNCLOSED",
     "KIND_UNDECODABLE",
     "KIND_CUT",
 ]
@@ -39,8 +42,10 @@ __all__ = [
 BOM = b"\xef\xbb\xbf"
 KIND_PIECE = 0  # many lines, valid UTF-8
 KIND_LINE = 1  # one line, valid UTF-8
-KIND_UNDECODABLE = 2  # one line that does not decode: reject `encoding`
-KIND_CUT = 3  # one line cut short by a truncated gzip: reject `io_error`
+KIND_RECORD = 2  # one CSV record over several lines (LF inside quotes), valid UTF-8
+KIND_UNCLOSED = 3  # one CSV line whose quote does not close into a row: reject `csv_width`
+KIND_UNDECODABLE = 4  # one line that does not decode: reject `encoding`
+KIND_CUT = 5  # one line cut short by a truncated gzip: reject `io_error`
 
 _SUFFIXES = ((".jsonl.gz", "jsonl.gz"), (".jsonl", "jsonl"), (".csv", "csv"))
 _READ_BLOCK = 8 << 20
@@ -186,21 +191,10 @@ def utf8_valid_file(stream: FileStream) -> bool:
     return True
 
 
-def _even_cut(data: bytes, cut: int) -> int:
-    """Move ``cut`` back to a line end where the quotes before it are balanced (0: none)."""
-    odd = data.count(b'"', 0, cut) % 2
-    while odd and cut > 0:
-        prev = data.rfind(b"\n", 0, cut - 1) + 1
-        odd ^= data.count(b'"', prev, cut) % 2
-        cut = prev
-    return cut
-
-
-def batches(blocks: Iterator[bytes], *, target: int, csv: bool) -> Iterator[tuple[bytes, int, int]]:
+def batches(blocks: Iterator[bytes], *, target: int) -> Iterator[tuple[bytes, int, int]]:
     """Line-aligned batches ``(data, first_line, n_lf)``; only the last one may end without LF.
 
-    For CSV a batch also ends outside quotes, so a quoted record never spans two batches
-    (unless a stray quote would make one batch exceed 8 × ``target``).
+    (CSV records that span lines are kept whole by :func:`._records.csv_spans` on top of these.)
     """
     parts: list[bytes] = []
     size = 0
@@ -212,9 +206,6 @@ def batches(blocks: Iterator[bytes], *, target: int, csv: bool) -> Iterator[tupl
             continue
         data = b"".join(parts)
         cut = data.rfind(b"\n") + 1
-        if csv and cut:
-            even = _even_cut(data, cut)
-            cut = even if even or len(data) < 8 * target else cut
         if cut <= 0:
             parts, size = [data], len(data)
             continue
@@ -306,11 +297,50 @@ def _line_rows(piece: bytes, base: int, codec: str) -> list[tuple[int, bool, int
     return rows
 
 
-def pieces_table(data: bytes, first_line: int, file_idx: int, *, codec: str, cut_last: bool) -> pa.Table:
+def _plain_table(data: bytes, first_line: int, file_idx: int, codec: str) -> pa.Table:
+    """Pieces of simple lines: UTF-8 as it is, other codecs transcoded (lines that do not decode split out)."""
+    if codec == "utf-8":
+        return _zero_copy(data, file_idx, first_line)
+    try:
+        return _zero_copy(data.decode(codec).encode("utf-8"), file_idx, first_line)
+    except UnicodeDecodeError:
+        rows: list[tuple[int, bool, int, str | None, bytes]] = []
+        bounds = _bounds(data)
+        line = first_line
+        for a, b in zip(bounds, bounds[1:]):
+            piece = data[a:b]
+            try:
+                rows.append((line, piece.endswith(b"\n"), KIND_PIECE, None, piece.decode(codec).encode("utf-8")))
+            except UnicodeDecodeError:
+                rows.extend(_line_rows(piece, line, codec))
+            line += piece.count(b"\n")
+        return _rows_table(rows, file_idx)
+
+
+def _span_row(raw: bytes, line: int, kind: str, codec: str) -> tuple[int, bool, int, str | None, bytes]:
+    """One row for a CSV record over several lines, or for an unclosed line (see ``_records``)."""
+    rec = normalise_record(raw)
+    try:
+        text = rec.decode(codec)
+    except UnicodeDecodeError:
+        return (line, False, KIND_UNDECODABLE, safe_text(rec, codec)[:200], b"")
+    return (line, False, KIND_RECORD if kind == SPAN_RECORD else KIND_UNCLOSED, None, text.encode("utf-8"))
+
+
+def pieces_table(
+    data: bytes,
+    first_line: int,
+    file_idx: int,
+    *,
+    codec: str,
+    cut_last: bool,
+    spans: list[tuple[int, int, str]] | None = None,
+) -> pa.Table:
     """The Arrow pieces of one batch; CP932 is transcoded here, undecodable lines split out.
 
     UTF-8 pieces are passed as they are (DuckDB validates them; see :func:`expand_bad`).
     ``cut_last``: the batch is the end of a truncated gzip, its unterminated last line is cut.
+    ``spans``: CSV records over several lines and unclosed lines (``_records.csv_spans``), one row each.
     """
     tail: list[tuple[int, bool, int, str | None, bytes]] = []
     if cut_last and data and not data.endswith(b"\n"):
@@ -320,24 +350,16 @@ def pieces_table(data: bytes, first_line: int, file_idx: int, *, codec: str, cut
         tail.append((last_no, False, KIND_CUT, safe_text(raw, codec)[:200], b""))
         data = data[:idx]
     tables: list[pa.Table] = []
-    if data:
-        if codec == "utf-8":
-            tables.append(_zero_copy(data, file_idx, first_line))
-        else:
-            try:
-                tables.append(_zero_copy(data.decode(codec).encode("utf-8"), file_idx, first_line))
-            except UnicodeDecodeError:
-                rows: list[tuple[int, bool, int, str | None, bytes]] = []
-                bounds = _bounds(data)
-                line = first_line
-                for a, b in zip(bounds, bounds[1:]):
-                    piece = data[a:b]
-                    try:
-                        rows.append((line, piece.endswith(b"\n"), KIND_PIECE, None, piece.decode(codec).encode("utf-8")))
-                    except UnicodeDecodeError:
-                        rows.extend(_line_rows(piece, line, codec))
-                    line += piece.count(b"\n")
-                tables.append(_rows_table(rows, file_idx))
+    pos, line = 0, first_line
+    for a, b, kind in spans or ():
+        if a > pos:
+            tables.append(_plain_table(data[pos:a], line, file_idx, codec))
+            line += data.count(b"\n", pos, a)
+        tables.append(_rows_table([_span_row(data[a:b], line, kind, codec)], file_idx))
+        line += data.count(b"\n", a, b)
+        pos = b
+    if pos < len(data):
+        tables.append(_plain_table(data[pos:] if pos else data, line, file_idx, codec))
     if tail:
         tables.append(_rows_table(tail, file_idx))
     if not tables:
