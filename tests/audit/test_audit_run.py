@@ -268,3 +268,62 @@ def test_config_allow_link_root_reads_linked_logs(tmp_path: Path) -> None:
     cfg.write_text('[audit]\nallow_link_root = "var/log"\n', encoding="utf-8")
     res = audit(src, as_of=AS_OF, out=tmp_path / "o2", config=cfg, log=log)
     assert res.summary["file_errors"] == [] and res.summary["counts"]["events_evaluated"] > 1
+
+
+def test_numbers_grouped_by_any_space_are_masked_in_every_output(tmp_path: Path) -> None:
+    # issue 16 item 6: U+00A0, U+2009, TAB (and every Zs) group a My Number like a space.
+    nb, thin, tab = "1234\u00a05678\u00a09018", "1234\u20095678\u20099018", "1234\t5678\t9018"
+    evs = [
+        event(1, "2025-05-30T09:00:00+09:00", "S1", "update"),                  # a finding for S1 (department)
+        event(2, "2025-05-30T09:10:00+09:00", thin),                            # UNKNOWN_ACCOUNT: account id
+        f'{{"ts": "2025-05-30T09:20:00+09:00", "note": "{tab}"}}'.replace("\t", "\\t"),  # a reject (excerpt)
+        "broken " + tab,
+    ]
+    data = write_data(tmp_path / "data", {"a.jsonl": evs}, [  # dormant: a notice to the department
+        account("S1", department=f"課{nb}", last_login_at="2024-01-05T09:00:00+09:00")])
+    _, log = _quiet()
+    res = audit(data, as_of=AS_OF, out=tmp_path / "out", log=log)
+    assert res.summary["counts"]["lines_rejected"] == 2 and res.summary["findings_by_rule"]["UNKNOWN_ACCOUNT"] == 1
+    files = [p for p in (tmp_path / "out").rglob("*")]
+    assert any(p.parent.name == "notices" for p in files)
+    texts = {p: p.read_bytes().decode("utf-8", "replace") for p in files if p.is_file()}
+    for raw in (nb, thin, tab):
+        for sep_form in (raw, raw.replace("\t", "\\t"), raw.replace("\u00a0", "&nbsp;")):
+            assert all(sep_form not in t for t in texts.values()), sep_form
+            assert all(sep_form not in p.name for p in files)
+    assert any("****\u2009****\u20099018" in t for t in texts.values())  # masked, separators kept
+
+
+@pytest.mark.parametrize(("sig", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
+def test_a_signal_removes_the_work_directory_and_exits_128_plus_n(tmp_path: Path, sig: str, code: int) -> None:
+    # issue 16 item 12: the DuckDB work directory holds raw (unmasked) events; a stopped run removes it.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pia_policy.outputs import verify
+
+    data = clean_day(tmp_path / "data")
+    with open(data / "events" / "big.jsonl", "w", encoding="utf-8") as fh:
+        for n in range(300_000):
+            fh.write(json.dumps(event(100 + n, "2025-05-30T10:00:00+09:00", "S1", subject_id=f"X{n}")) + "\n")
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "out"
+    env = dict(os.environ, TMPDIR=str(tmp), PIA_POLICY_LANG="en")
+    p = subprocess.Popen([sys.executable, "-m", "pia_policy", "audit", str(data), "--as-of", AS_OF, "--out", str(out)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.time() + 120
+    while not any(tmp.glob("pia-policy-duckdb-*")) and p.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    assert p.poll() is None, "the run ended before the signal"
+    time.sleep(0.3)  # inside the ingest
+    p.send_signal(getattr(signal, sig))
+    _stdout, stderr = p.communicate(timeout=120)
+    assert p.returncode == code, stderr[-2000:]
+    assert "Traceback" not in stderr and f"stopped by {sig}" in stderr
+    assert list(tmp.iterdir()) == []  # no audit.duckdb with raw events left behind
+    assert not out.exists() or verify(out) == []
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["data", "tmp"] + (["out"] if out.exists() else [])

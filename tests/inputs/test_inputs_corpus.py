@@ -309,3 +309,67 @@ def test_cp932_full_width_my_number_in_a_jsonl_line_is_masked(tmp_path):
         for row in con.execute("SELECT * FROM rejected").fetchall()])
     text = (out / "rejected.jsonl").read_text(encoding="utf-8")
     assert "********９０１８" in text and number not in text and "\\x82" not in text
+
+
+RSS_CHILD = """
+import datetime as dt, json, resource, sys
+import duckdb
+from pia_policy.inputs import ingest
+con = duckdb.connect(config={"memory_limit": "512MB"})
+res = ingest(con, sys.argv[1], as_of_utc=dt.datetime(2025, 4, 1, 15))
+rows = con.execute("SELECT file, line, reason, length(excerpt) FROM rejected ORDER BY file, line").fetchall()
+print(json.dumps({"counts": res.counts, "errors": res.file_errors, "rejected": rows,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
+"""
+
+
+def _child_ingest(d: Path) -> dict:
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-c", RSS_CHILD, str(d)], capture_output=True, text=True, timeout=600,
+                       env=dict(os.environ, PIA_POLICY_LANG="en"))
+    assert p.returncode == 0, p.stderr[-2000:]
+    return json.loads(p.stdout)
+
+
+def test_a_200_mb_line_is_a_bounded_reject(tmp_path):
+    from pia_policy.inputs._stream import MAX_LINE_BYTES
+
+    d = _data(tmp_path)
+    with open(d / "events" / "b.jsonl", "wb") as fh:
+        fh.write(GOOD.replace("g1", "b1").encode())
+        fh.write(b'{"event_id": "huge", "note": "')
+        for _ in range(200):
+            fh.write(b"x" * (1 << 20))
+        fh.write(b'"}\n')
+        fh.write(GOOD.replace("g1", "b2").encode())
+    with open(d / "events" / "c.csv", "wb") as fh:  # the same in a CSV, inside an open quote, at the end
+        fh.write(b"ts,system,event_id,account_id,action\n2025-04-01,fukushi,c1,acc1,view\n2025-04-01,fukushi,\"")
+        for _ in range(40):
+            fh.write(b"y" * (1 << 20))
+    got = _child_ingest(d)
+    assert got["counts"]["lines_read"] == 6 and got["counts"]["events_evaluated"] == 4
+    assert [r[:3] for r in got["rejected"]] == [["events/b.jsonl", 2, "line_too_long"],
+                                                ["events/c.csv", 3, "line_too_long"]]
+    assert all(r[3] == 200 for r in got["rejected"])
+    assert got["rss_mb"] < 700, got["rss_mb"]  # was 2.26 GB for a 1 GB line (issue 16)
+    assert MAX_LINE_BYTES < 200 << 20
+
+
+def test_gzip_bomb_of_blank_lines_is_bounded(tmp_path):
+    import zlib
+
+    d = _data(tmp_path)
+    comp = zlib.compressobj(1, zlib.DEFLATED, 31)
+    with open(d / "events" / "bomb.jsonl.gz", "wb") as fh:
+        fh.write(comp.compress(GOOD.replace("g1", "z1").encode()))
+        for _ in range(256):
+            fh.write(comp.compress(b"\n" * (1 << 20)))  # 256 MiB of blank lines
+        fh.write(comp.flush())
+    assert (d / "events" / "bomb.jsonl.gz").stat().st_size < 2 << 20
+    got = _child_ingest(d)
+    assert [e["file"] for e in got["errors"]] == ["events/bomb.jsonl.gz"]
+    assert "gzip bomb" in got["errors"][0]["error"]
+    assert got["counts"]["events_evaluated"] == 2 and got["counts"]["lines_rejected"] == 0
+    assert got["rss_mb"] < 700, got["rss_mb"]  # was 2.2 GB

@@ -309,7 +309,7 @@ def test_small_batches_give_the_same_result(run, jl, event):
 def test_reject_reasons_constant():
     assert set(REJECT_REASONS) == {
         "encoding", "invalid_json", "not_object", "csv_width", "missing_field", "wrong_type", "bad_timestamp",
-        "unknown_value", "missing_session_id", "after_audit_time", "io_error",
+        "unknown_value", "missing_session_id", "after_audit_time", "io_error", "line_too_long",
     }  # fmt: skip
 
 

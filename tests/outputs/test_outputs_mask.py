@@ -224,3 +224,22 @@ def test_processor_keeps_harmless_objects() -> None:
 def test_near_misses_unchanged(text: str) -> None:
     # phone numbers, timestamps and a number glued to other digits are not My Numbers
     assert mask_my_number(text) == text
+
+
+def test_every_space_separator_and_tab_groups_a_number() -> None:
+    import unicodedata
+
+    seps = ["\t"] + [chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Zs"]
+    assert len(seps) == 18
+    for sep in seps:
+        assert mask_my_number(f"1234{sep}5678{sep}9018") == f"****{sep}****{sep}9018", repr(sep)
+        assert mask_my_number(f"１２３４{sep}５６７８{sep}９０１７") == f"１２３４{sep}５６７８{sep}９０１７"  # check digit fails
+
+
+def test_jsonl_masks_a_tab_grouped_number(tmp_path) -> None:
+    from pia_policy.outputs._files import write_jsonl
+
+    path = tmp_path / "r.jsonl"
+    write_jsonl(path, [{"excerpt": "x 1234\t5678\t9018"}], mode=0o600, columns=("excerpt",), schema_version="1")
+    text = path.read_text(encoding="utf-8")
+    assert "5678" not in text and json.loads(text)["excerpt"] == "x ****\t****\t9018"

@@ -275,6 +275,8 @@ def audit(
         if night is not None:
             night.close()
         guard.close()
+        if display is not None:
+            display.close()
         raise
     try:
         if display is not None:

@@ -42,6 +42,7 @@ SESSION_ACTIONS: tuple[str, ...] = ("login", "logout")
 REJECT_REASONS: tuple[str, ...] = (
     "encoding",
     "io_error",
+    "line_too_long",
     "invalid_json",
     "not_object",
     "csv_width",
@@ -53,4 +54,6 @@ REJECT_REASONS: tuple[str, ...] = (
     "after_audit_time",
 )
 #: Reasons that say the line could not be read as a record at all.
-STRUCTURAL_REASONS: frozenset[str] = frozenset({"encoding", "io_error", "invalid_json", "not_object", "csv_width"})
+STRUCTURAL_REASONS: frozenset[str] = frozenset(
+    {"encoding", "io_error", "line_too_long", "invalid_json", "not_object", "csv_width"}
+)

@@ -25,11 +25,13 @@ from ._sql import REJECT_COLUMNS, create_stage_sql, csv_fields_sql, json_fields_
 from ._time import sql_literal as lit
 from ._stream import (
     BOM,
+    MAX_LINE_BYTES,
     EventFile,
     FileStream,
     batches,
     discover_events,
     expand_bad,
+    long_line_table,
     pieces_table,
     utf8_bad_pieces,
     utf8_valid_file,
@@ -160,24 +162,35 @@ def _csv_header(data: bytes, codec: str) -> tuple[list[str], int]:
     return [c.strip().lstrip("\ufeff") for c in row], raw.count(b"\n") + 1
 
 
-def _csv_records(
-    raw: Iterator[tuple[bytes, int, int]], width_of: Callable[[bytes], int]
-) -> Iterator[tuple[bytes, int, int, list[tuple[int, int, str]]]]:
+Batch = tuple[bytes, int, int, "bytes | None", "list[tuple[int, int, str]] | None"]
+
+
+def _csv_records(raw: Iterator[tuple[bytes, int, int, bytes | None]], width_of: Callable[[bytes], int]) -> Iterator[Batch]:
     """CSV batches cut at record ends, with their multi-line and unclosed records (``_records.csv_spans``).
 
-    A quote still open at the end of a batch (within the line bound) carries its lines over to the next.
+    A quote still open at the end of a batch (within the line bound) carries its lines over to the
+    next, unless they exceed :data:`MAX_LINE_BYTES` or an over-long line follows: then it is decided.
     """
     carry, carry_line = b"", 1
-    for data, first_line, _n in raw:
+    for data, first_line, n_lf, long in raw:
+        if long is not None:
+            if carry:
+                spans, _ = csv_spans(carry, width=width_of(carry), final=True)
+                yield carry, carry_line, carry.count(b"\n"), None, spans
+                carry = b""
+            yield data, first_line, n_lf, long, None
+            continue
         if carry:
             data, first_line = carry + data, carry_line
         spans, used = csv_spans(data, width=width_of(data), final=False)
+        if len(data) - used > MAX_LINE_BYTES:  # an open record that big is decided now (its first line unclosed)
+            spans, used = csv_spans(data, width=width_of(data), final=True)
         carry, carry_line = data[used:], first_line + data.count(b"\n", 0, used)
         if used:
-            yield data[:used], first_line, data.count(b"\n", 0, used), spans
+            yield data[:used], first_line, data.count(b"\n", 0, used), None, spans
     if carry:
         spans, _ = csv_spans(carry, width=width_of(carry), final=True)
-        yield carry, carry_line, carry.count(b"\n"), spans
+        yield carry, carry_line, carry.count(b"\n"), None, spans
 
 
 def _resolve_header(header: list[str], mapping: Mapping | None) -> list[str]:
@@ -294,8 +307,11 @@ class _Ingest:
 
             def prepared() -> Iterator[tuple[pa.Table, int, bool]]:
                 raw = batches(_strip_bom(stream.blocks()), target=self.batch_bytes)
-                for data, first_line, n_lf, spans in (_csv_records(raw, header_width) if is_csv else
-                                                      ((d, f, n, None) for d, f, n in raw)):
+                for data, first_line, n_lf, long, spans in (_csv_records(raw, header_width) if is_csv else
+                                                            ((d, f, n, g, None) for d, f, n, g in raw)):
+                    if long is not None:
+                        yield long_line_table(long, first_line, ev.idx, codec), 1, True
+                        continue
                     cut_last = stream.truncated and not data.endswith(b"\n")
                     tbl = pieces_table(data, first_line, ev.idx, codec=codec, cut_last=cut_last, spans=spans)
                     if codec == "utf-8":

@@ -15,7 +15,7 @@ from ..departments import GROUP_PREFIX, WARD_GROUP_PREFIX
 from ._fields import ENUM_FIELDS, EVENT_FIELDS, INT_FIELDS, REQUIRED_FIELDS, SESSION_ACTIONS, STRING_FIELDS
 from ._mapping import Mapping
 from ._records import CSV_MAX_RECORD_LINES
-from ._stream import KIND_CUT, KIND_RECORD, KIND_UNCLOSED, KIND_UNDECODABLE
+from ._stream import KIND_CUT, KIND_LONG, KIND_RECORD, KIND_UNCLOSED, KIND_UNDECODABLE, MAX_LINE_BYTES
 from ._time import sql_literal as lit
 from ._time import sql_layered, sql_strptime_ts, sql_ts_layers
 
@@ -106,6 +106,16 @@ def _cut_detail() -> str:
     )
 
 
+def _long_detail() -> str:
+    return lit(
+        msg(
+            f"行が {MAX_LINE_BYTES >> 20} MiB を超えるため読みません（先頭だけを抜粋に残しました。ログの出力設定を確認してください）",
+            f"the line is longer than {MAX_LINE_BYTES >> 20} MiB and is not read (its start is in the excerpt; "
+            "check how the log is written)",
+        )
+    )
+
+
 def _json_string(v: str) -> str:
     """SQL: the string value of the JSON text ``v`` when it is a JSON string, else NULL."""
     return (
@@ -170,6 +180,7 @@ def json_fields_sql(src: str, mapping: Mapping | None, codec: str = "utf-8") -> 
     x2 AS (SELECT *, CASE WHEN slow THEN try(from_json(t, {lit(schema_json)})) END AS js FROM f),
     y AS (SELECT file_idx, line, t, ex, slow,
             CASE WHEN kind = {KIND_UNDECODABLE} THEN 'encoding' WHEN kind = {KIND_CUT} THEN 'io_error'
+                 WHEN kind = {KIND_LONG} THEN 'line_too_long'
                  WHEN slow AND js IS NULL AND NOT json_valid(t) THEN 'invalid_json'
                  WHEN (slow AND js IS NULL) OR NOT (prefix(t, '{{') OR regexp_matches(t, '^[ \t]*[{{]'))
                  THEN 'not_object' END AS pre,
@@ -177,6 +188,7 @@ def json_fields_sql(src: str, mapping: Mapping | None, codec: str = "utf-8") -> 
           FROM x2)
     SELECT file_idx, line, t, ex, pre,
       CASE WHEN pre = 'encoding' THEN {_enc_detail(codec)} WHEN pre = 'io_error' THEN {_cut_detail()}
+           WHEN pre = 'line_too_long' THEN {_long_detail()}
            WHEN pre = 'invalid_json' THEN CASE WHEN contains(t, chr(0)) THEN {nul} ELSE {bad} END
            WHEN pre = 'not_object' THEN {lit(not_obj)} || lower(json_type(t)) || {lit(not_obj2)} END AS pre_detail,
       {", ".join(out)}
@@ -231,8 +243,10 @@ def csv_fields_sql(src: str, header: list[str], start_line: int, mapping: Mappin
           FROM v)
     SELECT file_idx, line, t, ex,
       CASE WHEN kind = {KIND_UNDECODABLE} THEN 'encoding' WHEN kind = {KIND_CUT} THEN 'io_error'
+           WHEN kind = {KIND_LONG} THEN 'line_too_long'
            WHEN kind = {KIND_UNCLOSED} OR cf IS NULL OR len(cf) <> {width} THEN 'csv_width' END AS pre,
       CASE WHEN kind = {KIND_UNDECODABLE} THEN {_enc_detail(codec)} WHEN kind = {KIND_CUT} THEN {_cut_detail()}
+           WHEN kind = {KIND_LONG} THEN {_long_detail()}
            WHEN kind = {KIND_UNCLOSED} THEN {unclosed}
            WHEN cf IS NULL THEN {quote_bad}
            WHEN len(cf) <> {width} THEN {lit(width_ja)} || len(cf) || {lit(width_en)} END AS pre_detail,

@@ -37,6 +37,11 @@ __all__ = [
     "KIND_UNCLOSED",
     "KIND_UNDECODABLE",
     "KIND_CUT",
+    "KIND_LONG",
+    "MAX_LINE_BYTES",
+    "MAX_BATCH_LINES",
+    "GZIP_MAX_RATIO",
+    "long_line_table",
 ]
 
 BOM = b"\xef\xbb\xbf"
@@ -46,6 +51,15 @@ KIND_RECORD = 2  # one CSV record over several lines (LF inside quotes), valid U
 KIND_UNCLOSED = 3  # one CSV line whose quote does not close into a row: reject `csv_width`
 KIND_UNDECODABLE = 4  # one line that does not decode: reject `encoding`
 KIND_CUT = 5  # one line cut short by a truncated gzip: reject `io_error`
+KIND_LONG = 6  # one line longer than MAX_LINE_BYTES, not read: reject `line_too_long`
+
+#: A line (or CSV record) longer than this is not read: rejected `line_too_long`, its first bytes kept.
+MAX_LINE_BYTES = 32 << 20
+#: At most this many lines go to the engine in one batch (a file of blank lines stays small in memory).
+MAX_BATCH_LINES = 1 << 20
+#: A gzip member may decompress to at most this many times its compressed size (beyond: a gzip bomb).
+GZIP_MAX_RATIO = 100
+_GZIP_RATIO_FLOOR = 64 << 20  # ... once it has produced this much
 
 _SUFFIXES = ((".jsonl.gz", "jsonl.gz"), (".jsonl", "jsonl"), (".csv", "csv"))
 _READ_BLOCK = 8 << 20
@@ -140,6 +154,7 @@ class FileStream:
         d = zlib.decompressobj(wbits=31)
         fed = False  # the current gzip member has received input
         produced = False
+        total = 0
         while raw := fh.read(_READ_BLOCK):
             self._hash(raw)
             self.size += len(raw)
@@ -147,7 +162,7 @@ class FileStream:
             while data:
                 fed = True
                 try:
-                    out = d.decompress(data)
+                    out = d.decompress(data, _READ_BLOCK)  # bounded: a small member may expand a thousandfold
                 except zlib.error as exc:
                     self.error = (
                         msg(f"gzip データが壊れています（圧縮データ {self.size} バイト付近）: {exc}",
@@ -162,13 +177,27 @@ class FileStream:
                     return
                 if out:
                     produced = True
+                    total += len(out)
+                    if total > _GZIP_RATIO_FLOOR and total > GZIP_MAX_RATIO * self.size:
+                        self.error = msg(
+                            f"展開後のサイズが圧縮サイズの {GZIP_MAX_RATIO} 倍を超えました（gzip 爆弾？）。"
+                            f"{total >> 20} MiB までを読みました",
+                            f"decompresses to more than {GZIP_MAX_RATIO} times its compressed size (a gzip bomb?); "
+                            f"read the first {total >> 20} MiB",
+                        )
+                        self.truncated = True
+                        yield out
+                        while rest := fh.read(_READ_BLOCK):  # hash the rest: the summary identifies the file
+                            self._hash(rest)
+                            self.size += len(rest)
+                        return
                     yield out
                 if d.eof:
                     data = d.unused_data
                     d = zlib.decompressobj(wbits=31)
                     fed = False
                 else:
-                    data = b""
+                    data = d.unconsumed_tail
         if fed and not d.eof:
             self.truncated = True
             self.error = msg(
@@ -191,34 +220,75 @@ def utf8_valid_file(stream: FileStream) -> bool:
     return True
 
 
-def batches(blocks: Iterator[bytes], *, target: int) -> Iterator[tuple[bytes, int, int]]:
-    """Line-aligned batches ``(data, first_line, n_lf)``; only the last one may end without LF.
+def _by_lines(out: bytes, line: int, n_lf: int) -> Iterator[tuple[bytes, int, int, bytes | None]]:
+    """``out`` in pieces of about :data:`MAX_BATCH_LINES` lines (only files of very short lines are cut)."""
+    pos, n = 0, len(out)
+    while n_lf > MAX_BATCH_LINES:
+        approx = pos + (n - pos) * MAX_BATCH_LINES // n_lf
+        cut = out.rfind(b"\n", pos, max(approx, pos + 1)) + 1
+        if cut <= pos:
+            cut = out.find(b"\n", pos) + 1
+        k = out.count(b"\n", pos, cut)
+        yield out[pos:cut], line, k, None
+        pos, line, n_lf = cut, line + k, n_lf - k
+    yield (out[pos:] if pos else out), line, n_lf, None
 
+
+def batches(blocks: Iterator[bytes], *, target: int) -> Iterator[tuple[bytes, int, int, bytes | None]]:
+    """Line-aligned batches ``(data, first_line, n_lf, long)``; only the last one may end without LF.
+
+    A line longer than :data:`MAX_LINE_BYTES` is not kept: it comes alone as ``(b"", line, 1, head)``
+    with its first bytes (``n_lf`` 0 when it ends the file), and the bytes up to its LF are skipped,
+    so memory stays bounded by the batch size whatever the file holds.
     (CSV records that span lines are kept whole by :func:`._records.csv_spans` on top of these.)
     """
     parts: list[bytes] = []
     size = 0
+    since_lf = 0  # bytes after the last LF in ``parts``
     line = 1
+    skipping: bytes | None = None  # the head of an over-long line whose rest is being skipped
     for blk in blocks:
+        if skipping is not None:
+            nl = blk.find(b"\n")
+            if nl < 0:
+                continue
+            yield b"", line, 1, skipping
+            line, skipping, blk = line + 1, None, blk[nl + 1 :]
+        nl = blk.rfind(b"\n")
+        since_lf = len(blk) - nl - 1 if nl >= 0 else since_lf + len(blk)
         parts.append(blk)
         size += len(blk)
-        if size < target:
+        if size < target and since_lf <= MAX_LINE_BYTES:
             continue
         data = b"".join(parts)
         cut = data.rfind(b"\n") + 1
-        if cut <= 0:
-            parts, size = [data], len(data)
-            continue
-        out = data[:cut]
+        if cut > 0:
+            n_lf = data.count(b"\n", 0, cut)
+            yield from _by_lines(data[:cut], line, n_lf)
+            line += n_lf
         rest = data[cut:]
-        n_lf = out.count(b"\n")
-        yield out, line, n_lf
-        line += n_lf
-        parts, size = ([rest], len(rest)) if rest else ([], 0)
-    if parts:
+        if len(rest) > MAX_LINE_BYTES:
+            skipping, rest = rest[:1024], b""
+        parts, size, since_lf = ([rest], len(rest), len(rest)) if rest else ([], 0, 0)
+    if skipping is not None:
+        yield b"", line, 0, skipping
+    elif parts:
         data = b"".join(parts)
         if data:
-            yield data, line, data.count(b"\n")
+            yield from _by_lines(data, line, data.count(b"\n"))
+
+
+def long_line_table(head: bytes, line: int, file_idx: int, codec: str) -> pa.Table:
+    """The one row of a line longer than :data:`MAX_LINE_BYTES` (rejected with its first characters)."""
+    for drop in range(4):  # the head may end inside a character
+        try:
+            text = head[: len(head) - drop].decode(codec)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        text = safe_text(head, codec)
+    return _rows_table([(line, False, KIND_LONG, text[:200], b"")], file_idx)
 
 
 _SCHEMA = pa.schema(
@@ -245,15 +315,17 @@ def _bounds(data: bytes) -> list[int]:
 
 def _zero_copy(data: bytes, file_idx: int, first_line: int) -> pa.Table:
     bounds = _bounds(data)
-    bases, line = [], first_line
+    bases, line, blank = [], first_line, []
     for a, b in zip(bounds, bounds[1:]):
         bases.append(line)
-        line += data.count(b"\n", a, b)
+        k = data.count(b"\n", a, b)
+        blank.append(k == b - a)  # only LFs: blank lines, no record (a file of them is cheap)
+        line += k
     n = len(bases)
     offsets = pa.array(bounds, pa.int64())
     p = pa.Array.from_buffers(pa.large_binary(), n, [None, offsets.buffers()[1], pa.py_buffer(data)])
     nl_end = [data[b - 1] == 10 for b in bounds[1:]]
-    return pa.table(
+    tbl = pa.table(
         [
             pa.array([file_idx] * n, pa.int32()),
             pa.array(bases, pa.int64()),
@@ -264,6 +336,7 @@ def _zero_copy(data: bytes, file_idx: int, first_line: int) -> pa.Table:
         ],
         schema=_SCHEMA,
     )
+    return tbl.filter(pa.array([not x for x in blank])) if any(blank) else tbl
 
 
 def _rows_table(rows: list[tuple[int, bool, int, str | None, bytes]], file_idx: int) -> pa.Table:

@@ -124,8 +124,9 @@ def write_jsonl(
             line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_json_default)
             # Digits and separators are never escaped, so a number in any key or value shows in the
             # line as it is: one scan of the line finds it, unless a \u00XX escape (a control
-            # character) ends right before it. Then (rare) mask value by value and dump again.
-            if "\\u00" in line or mask_my_number(line) is not line:
+            # character) ends right before it or a TAB (a separator, written \t) groups it. Then
+            # (rare) mask value by value and dump again.
+            if "\\u00" in line or "\\t" in line or mask_my_number(line) is not line:
                 line = json.dumps(mask_value(record), ensure_ascii=False, separators=(",", ":"),
                                   default=_json_default)
             out.write(escape_line_breaks(line).encode("utf-8"))

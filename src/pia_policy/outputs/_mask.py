@@ -1,8 +1,8 @@
 """My Number (個人番号) masking for every output string and for the tool's own logs (SPEC §5).
 
 A My Number here is 12 digits, ASCII ``0-9`` or full-width ``０-９`` (mixed allowed), written
-either contiguously or grouped 4-4-4 (a separator after the 4th and/or 8th digit: ASCII or
-full-width space, ASCII or full-width hyphen, or one of the usual hyphen look-alikes), not
+either contiguously or grouped 4-4-4 (a separator after the 4th and/or 8th digit: any Unicode
+space separator or TAB, ASCII or full-width hyphen, or one of the usual hyphen look-alikes), not
 directly touching another digit, whose 12th digit is the check digit of the first 11 per the
 official algorithm (行政手続における特定の個人を識別するための番号の利用等に関する法律施行令
 第8条 / 総務省令: 検査用数字). Such a number is masked by replacing its first 8 digits with ``*``
@@ -13,6 +13,7 @@ left alone.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
@@ -22,9 +23,11 @@ _ASCII_DIGITS = "0123456789"
 _WIDE_DIGITS = "０１２３４５６７８９"
 _DIGIT_VALUE = {c: i for i, c in enumerate(_ASCII_DIGITS)} | {c: i for i, c in enumerate(_WIDE_DIGITS)}
 _D = "[0-9\uff10-\uff19]"
-#: space, ideographic space, hyphen-minus, full-width hyphen-minus and look-alikes people type
+#: Every Unicode space separator (category Zs: space, no-break space, thin space, ideographic
+#: space …) and TAB, hyphen-minus, full-width hyphen-minus and the look-alikes people type
 #: between digit groups (‐ ‑ ‒ – — ― − ー ｰ).
-_SEPARATORS = " \u3000\\-\uff0d\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70"
+_ZS = "".join(chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Zs")
+_SEPARATORS = "\t" + _ZS + "\\-\uff0d\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70"
 _SEP = f"[{_SEPARATORS}]"
 _CANDIDATE = re.compile(
     rf"(?<!{_D})(?=({_D}{{4}}{_SEP}?{_D}{{4}}{_SEP}?{_D}{{4}})(?!{_D}))"

@@ -39,6 +39,7 @@ REJECT_REASON: dict[str, tuple[str, str]] = {
     "missing_session_id": ("セッションIDなし", "Missing session id"),
     "after_audit_time": ("監査時刻以後", "After audit time"),
     "io_error": ("読込エラー", "I/O error"),
+    "line_too_long": ("長すぎる行", "Line too long"),
 }
 
 UI: dict[str, tuple[str, str]] = {
