@@ -353,7 +353,7 @@ def test_a_200_mb_line_is_a_bounded_reject(tmp_path):
     assert [r[:3] for r in got["rejected"]] == [["events/b.jsonl", 2, "line_too_long"],
                                                 ["events/c.csv", 3, "line_too_long"]]
     assert all(r[3] == 200 for r in got["rejected"])
-    assert got["rss_mb"] < 700, got["rss_mb"]  # was 2.26 GB for a 1 GB line (issue 16)
+    assert got["rss_mb"] < 1024, got["rss_mb"]  # peak RSS ≤ 1 GiB (README); DuckDB ran out of memory before
     assert MAX_LINE_BYTES < 200 << 20
 
 
@@ -372,4 +372,4 @@ def test_gzip_bomb_of_blank_lines_is_bounded(tmp_path):
     assert [e["file"] for e in got["errors"]] == ["events/bomb.jsonl.gz"]
     assert "gzip bomb" in got["errors"][0]["error"]
     assert got["counts"]["events_evaluated"] == 2 and got["counts"]["lines_rejected"] == 0
-    assert got["rss_mb"] < 700, got["rss_mb"]  # was 2.2 GB
+    assert got["rss_mb"] < 1024, got["rss_mb"]  # was 2.2 GB
