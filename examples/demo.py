@@ -59,10 +59,13 @@ def _split(data: Path, work: Path, as_of: str) -> tuple[Path, Path] | None:
     return nights
 
 
-def _audit(data: Path, as_of: str, out: Path, state: Path | None) -> subprocess.CompletedProcess[bytes]:
+def _audit(data: Path, as_of: str, out: Path, state: Path | None,
+           links_into: Path | None = None) -> subprocess.CompletedProcess[bytes]:
     cmd = [sys.executable, "-m", "pia_policy", "audit", str(data), "--as-of", as_of, "--out", str(out)]
     if state is not None:
         cmd += ["--state", str(state)]
+    if links_into is not None:  # a night's data directory is made of links into the city's data
+        cmd += ["--allow-link-root", str(links_into.resolve())]
     print("$ pia-policy " + " ".join(cmd[3:]), flush=True)
     return subprocess.run(cmd, cwd=ROOT)
 
@@ -82,7 +85,7 @@ def _two_nights(args: argparse.Namespace, nights: tuple[Path, Path]) -> int:
         p.unlink(missing_ok=True)
     first_as_of = (dt.date.fromisoformat(args.as_of) - dt.timedelta(days=1)).isoformat()
     out1 = args.out.parent / f"{args.out.name}-night1"
-    proc = _audit(nights[0], first_as_of, out1, state)
+    proc = _audit(nights[0], first_as_of, out1, state, args.data)
     if proc.returncode not in (0, 1):
         return 2
     summary = json.loads((out1 / "summary.json").read_text(encoding="utf-8"))
@@ -97,7 +100,7 @@ def _two_nights(args: argparse.Namespace, nights: tuple[Path, Path]) -> int:
         print("$ pia-policy " + " ".join(cmd[3:]), flush=True)
         subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     print()
-    return _audit(nights[1], args.as_of, args.out, state).returncode
+    return _audit(nights[1], args.as_of, args.out, state, args.data).returncode
 
 
 def main(argv: list[str] | None = None) -> int:
