@@ -12,8 +12,9 @@ import contextlib
 import signal
 import sys
 import threading
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, get_args, get_origin
 
 from . import _i18n
 from ._i18n import msg
