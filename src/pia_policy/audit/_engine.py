@@ -6,14 +6,14 @@ After ingest (the DESIGN.md tables exist in ``con``), :func:`run_engine`
    (first ledger row per (system, account_id));
 2. builds ``ev``: events ⋈ ledger (left), the policy version in force at ``ts`` (range join),
    the officer roles the holder has in office for the system at ``ts`` and a request key;
-3. decides each *distinct* request key once with ``policy.decide`` (thousands, not millions),
-   loads the answers through Arrow and joins them back (``allowed``, ``deny_rule``);
+3. decides each *distinct* request once, relationally (``_decisions``: the compiled policy as
+   tables, the deny classification as joins), and joins the answers back (``allowed``, ``deny_rule``);
 4. runs every rule query, applies the SPEC §4 precedence with a window function, and
    aggregates one finding per (rule, system, account_id) (LOG_*: per (rule, system)) into
    the ``findings`` table.
 
-No per-event or per-finding Python loop: Python sees distinct requests, and findings only
-as they are streamed to the outputs (:func:`finding_rows`).
+No per-event, per-request or per-finding Python loop: Python sees the policy tables, and findings
+only as they are streamed to the outputs (:func:`finding_rows`).
 """
 
 from __future__ import annotations
@@ -26,29 +26,29 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 import duckdb
-import pyarrow as pa
 
 from .. import rules as rules_mod
-from ..models import JST_OFFSET, SCHEMA_VERSION, SEVERITIES, AccessRequest, Finding
+from ..models import JST_OFFSET, SCHEMA_VERSION, SEVERITIES, Finding
+from ..policy import CompiledPolicy
 from ..rules import PRECEDENCE, RuleContext
 from ..rules._portable import jst_day
 from ..policy._source import ISSUANCE_POLICY_FILE
 from ..rules.account_issuer_invalid import ISSUANCE_LINES_COLUMNS
 from ..rules.log_retention_short import retention_gaps
 from ._calendar import calendar_table
+from ._decisions import OFFICER_ROLES, allowed_by_evaluator, allowed_sql, classify_sql, load_policy_tables, tuples_sql
 
 __all__ = ["SCHEMA_VERSION", "EngineResult", "FINDINGS_ORDER", "run_engine", "finding_id", "finding_rows",
            "read_findings", "iso_jst", "OFFICER_ROLES"]
 
-OFFICER_ROLES: tuple[str, ...] = ("system_owner", "export_delegate", "info_system_manager")
 _EVIDENCE_LIMIT = 20
 #: Always join decisions on every key column (tests exercise the hash-collision path with it).
 _EXACT_JOIN = False
 _DAWN = dt.datetime(1900, 1, 1)
 _DUSK = dt.datetime(9999, 12, 31)
-#: Key columns of a request, in the order they are joined into ``req_key``.
+#: Key columns of a request (what a decision depends on), in the order they are hashed into ``req_hash``.
 _KEY_COLUMNS = (
-    "version", "system", "department", "employment", "roles", "permission", "action", "resource",
+    "version", "department", "employment", "roles", "permission", "action", "resource",
     "affair", "req_recipient", "req_method", "off_system_owner", "off_export_delegate",
     "off_info_system_manager",
 )
@@ -241,58 +241,34 @@ def _build_ev(con: duckdb.DuckDBPyConnection, policy: Any, run: _Exec | None = N
         SELECT b.*, b.known AND b.version IS NOT NULL AS decidable, HASH({cols}) AS req_hash FROM b
         """
     )
-    keys = run(f"SELECT DISTINCT req_hash, {cols} FROM ev_base WHERE decidable ORDER BY ALL", "decisions").fetchall()
-    names = ("req_hash",) + _KEY_COLUMNS
-    columns: dict[str, list[Any]] = {c: [] for c in names}
-    if keys:
-        columns = dict(zip(names, (list(col) for col in zip(*keys))))
-    out_allowed: list[bool] = []
-    out_rule: list[str | None] = []
-    officer_roles = frozenset(OFFICER_ROLES)
-    ledger_roles: dict[str | None, frozenset[str]] = {}
-    for (_h, version, system, department, employment, roles_text, permission, action, resource, affair,
-         recipient, method, so, ed, ism) in keys:
-        # Officer roles hold only from officers.csv, during the term (SPEC §2.5): never from the ledger.
-        base = ledger_roles.get(roles_text)
-        if base is None:
-            base = frozenset(r for r in (roles_text or "").split(";") if r and r not in officer_roles)
-            ledger_roles[roles_text] = base
-        roles = base
-        if so or ed or ism:
-            roles = base | {role for flag, role in zip((so, ed, ism), OFFICER_ROLES) if flag}
-        # The values come typed from DuckDB (VARCHAR / INTEGER): no validation needed per request.
-        req = AccessRequest.model_construct(
-            version=version,
-            system=system,
-            department=department or "",
-            employment=employment or "regular",
-            roles=roles,
-            permission=permission or "read",
-            action=action,
-            resource=resource,
-            affair=affair,
-            recipient_department=recipient,
-            method=method,
-        )
-        decision = policy.decide(req, validate=False)  # log and ledger values are data to judge
-        out_allowed.append(bool(decision.allowed))
-        out_rule.append(None if decision.allowed else (decision.rule or "ACCESS_DENIED_BY_POLICY"))
-    types = {c: (pa.int32() if c.startswith("off_") else pa.string()) for c in _KEY_COLUMNS}
-    decisions = pa.table(
-        {
-            "k_req_hash": pa.array(columns["req_hash"], pa.uint64()),
-            **{f"k_{c}": pa.array(columns[c], types[c]) for c in _KEY_COLUMNS},
-            "allowed": pa.array(out_allowed, pa.bool_()),
-            "deny_rule": pa.array(out_rule, pa.string()),
-        }
+    # Each distinct request once (``rid``), decided by joins against the policy relations.
+    run(
+        f"""CREATE OR REPLACE TEMP TABLE dreq AS SELECT row_number() OVER () AS rid, * FROM (
+            SELECT DISTINCT req_hash, {cols} FROM ev_base WHERE decidable) k""",
+        "decisions",
     )
-    con.register("decisions_arrow", decisions)
-    con.execute("CREATE OR REPLACE TEMP TABLE decisions AS SELECT * FROM decisions_arrow")
-    con.unregister("decisions_arrow")
+    n_keys, n_ids = con.execute("SELECT count(*), count(DISTINCT req_hash) FROM dreq").fetchone()  # type: ignore[misc]
+    vocab = policy.vocabulary
+    run(f"CREATE OR REPLACE TEMP TABLE dtuples AS {tuples_sql('dreq', vocab)}", "decisions")
+    evaluator = policy.evaluator
+    if isinstance(evaluator, CompiledPolicy):
+        load_policy_tables(con, evaluator)
+        run(f"CREATE OR REPLACE TEMP TABLE dallowed AS {allowed_sql('dtuples')}", "decisions")
+    else:  # a matcher the SQL does not implement: Casbin answers each distinct tuple
+        allowed_arrow = allowed_by_evaluator(con, "dtuples", evaluator)  # noqa: F841 (read by name below)
+        con.execute("CREATE OR REPLACE TEMP TABLE dallowed AS SELECT * FROM allowed_arrow")
+    run(
+        f"""CREATE OR REPLACE TEMP TABLE decisions AS
+        SELECT r.req_hash AS k_req_hash, {", ".join(f"r.{c} AS k_{c}" for c in _KEY_COLUMNS)}, c.allowed, c.deny_rule
+        FROM dreq r JOIN ({classify_sql('dreq', 'dtuples', 'dallowed', vocab)}) c ON c.rid = r.rid""",
+        "decisions",
+    )
+    for table in ("dreq", "dtuples", "dallowed"):
+        con.execute(f"DROP TABLE {table}")
     # Join on the 64-bit hash of the request; should two distinct requests ever share a hash,
     # compare every key column as well (exact, slower).
     join = "b.req_hash = d.k_req_hash"
-    if _EXACT_JOIN or len(set(columns["req_hash"])) != len(columns["req_hash"]):
+    if _EXACT_JOIN or n_keys != n_ids:
         join += " AND " + " AND ".join(f"b.{c} IS NOT DISTINCT FROM d.k_{c}" for c in _KEY_COLUMNS)
     run(
         f"""
@@ -303,7 +279,7 @@ def _build_ev(con: duckdb.DuckDBPyConnection, policy: Any, run: _Exec | None = N
         "ev",
     )
     con.execute("DROP VIEW ev_base")
-    return len(keys)
+    return int(n_keys)
 
 
 def _run_rules(

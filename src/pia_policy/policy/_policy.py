@@ -375,6 +375,11 @@ class Policy:
     def vocabulary(self) -> Vocabulary:
         return self._state.vocab
 
+    @property
+    def evaluator(self) -> Evaluator:
+        """What decides: the ``CompiledPolicy`` (canonical matcher) or the Casbin reference."""
+        return self._state.compiled
+
     def citation(self, line_id: str) -> str:
         """The citation of a policy line id ("" when the metadata has none)."""
         return self._state.citation(line_id)
