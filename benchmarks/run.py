@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main", "run"]
+__all__ = ["main", "run", "phases", "PHASES"]
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATOR = ROOT / "examples" / "generate_city.py"
@@ -107,8 +107,9 @@ def _timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
         wall = time.perf_counter() - t0
         m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
         rss = int(m.group(1)) / 1024 if m else None
+        cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([0-9.]+)", p.stderr))
         return {"seconds": wall, "rss_mib": rss, "exit": p.returncode, "stdout": p.stdout,
-                "stderr": p.stderr[-4000:], "rss_method": "GNU time -v"}
+                "stderr": p.stderr[-4000:], "log": p.stderr, "cpu_seconds": cpu, "rss_method": "GNU time -v"}
     import psutil  # benchmark-only dependency
 
     t0 = time.perf_counter()
@@ -123,7 +124,33 @@ def _timed(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
         time.sleep(0.05)
     out, err = proc.communicate()
     return {"seconds": time.perf_counter() - t0, "rss_mib": peak / 2**20, "exit": proc.returncode,
-            "stdout": out, "stderr": err[-4000:], "rss_method": "psutil polling (50 ms)"}
+            "stdout": out, "stderr": err[-4000:], "log": err, "cpu_seconds": None,
+            "rss_method": "psutil polling (50 ms)"}
+
+
+#: Phases of the audit's run log (JSON lines on stderr), in order.
+PHASES = ("startup", "ingest", "decisions", "rules", "outputs")
+
+
+def phases(log: str, wall: float) -> dict[str, float]:
+    """Seconds per phase from the audit's run log: ingest, decisions, rules (with aggregation) as logged;
+    outputs = the rest of the run (support tables, summary, writing files); startup = the process's wall
+    time outside the run (interpreter start, imports, exit)."""
+    ev: dict[str, dict[str, Any]] = {}
+    for line in log.splitlines():
+        if line.startswith("{"):
+            try:
+                d = json.loads(line)
+            except ValueError:
+                continue
+            ev.setdefault(d.get("event", ""), d)
+    end = ev.get("run_end", {})
+    run = float(end.get("seconds") or 0.0)
+    ingest = float(ev.get("ingest_done", {}).get("seconds") or 0.0)
+    decisions = float(end.get("decisions_seconds") or 0.0)
+    rules = float(end.get("rules_seconds") or 0.0)
+    return {"startup": max(0.0, wall - run), "ingest": ingest, "decisions": decisions, "rules": rules,
+            "outputs": max(0.0, run - ingest - decisions - rules)}
 
 
 def _naive(data: Path, files: list[Path], sample: int) -> dict[str, Any]:
@@ -224,7 +251,8 @@ def run_size(n: int, work: Path, *, memory_limit: str, naive_sample: int, seed: 
         "generate_seconds": gen["seconds"],
         "parse_seconds": parse_doc["seconds"], "parse_process_seconds": parse["seconds"],
         "parse_rss_mib": parse["rss_mib"],
-        "audit_seconds": aud["seconds"], "audit_rss_mib": aud["rss_mib"], "audit_exit": aud["exit"],
+        "audit_seconds": aud["seconds"], "audit_cpu_seconds": aud["cpu_seconds"], "audit_rss_mib": aud["rss_mib"],
+        "audit_exit": aud["exit"], "phases": phases(aud["log"], aud["seconds"]),
         "rss_method": aud["rss_method"],
         "ratio_audit_to_parse": aud["seconds"] / parse_doc["seconds"],
         "events_per_second": lines / aud["seconds"],
@@ -236,6 +264,7 @@ def run_size(n: int, work: Path, *, memory_limit: str, naive_sample: int, seed: 
     log(f"[{n:,}] audit {row['audit_seconds']:.1f} s, parse {row['parse_seconds']:.1f} s, "
         f"ratio {row['ratio_audit_to_parse']:.2f}, RSS {row['audit_rss_mib'] or 0:.0f} MiB, "
         f"naive ×{row['naive_to_audit_ratio']:.0f}")
+    log(f"[{n:,}] phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in row["phases"].items()))
     if not keep:
         shutil.rmtree(city, ignore_errors=True)
         shutil.rmtree(out, ignore_errors=True)
@@ -297,6 +326,12 @@ def _markdown(doc: dict[str, Any]) -> str:
             f"| {r['audit_rss_mib'] or 0:,.0f} | {r['parse_rss_mib'] or 0:,.0f} | {r['naive_per_event_us']:,.0f} "
             f"| {r['naive_extrapolated_seconds']:,.0f} | {r['naive_to_audit_ratio']:,.0f}× "
             f"| {rc['planted_found']}/{rc['planted']} |")
+    out += ["", "Per phase (seconds, from the audit's run log; × parse = the phase's share of the ratio):", "",
+            "| events | " + " | ".join(PHASES) + " | audit | parse |", "|---:|" + "---:|" * (len(PHASES) + 2)]
+    for r in doc["results"]:
+        ph = r.get("phases") or {}
+        cells = " | ".join(f"{ph.get(k, 0):.2f} ({ph.get(k, 0) / r['parse_seconds']:.1f}×)" for k in PHASES)
+        out.append(f"| {r['events']:,} | {cells} | {r['audit_seconds']:.2f} | {r['parse_seconds']:.2f} |")
     v = doc["verdict"]
     out += ["", "Goals:", "",
             f"- audit ≤ {GOAL_RATIO:g}× raw parse: **{'met' if v['ratio_le_3'] else 'missed'}**",
@@ -370,6 +405,12 @@ def main(argv: list[str] | None = None) -> int:
         if tmp is not None and not args.keep:
             tmp.cleanup()
     v = doc["verdict"]
+    print(f"{'events':>12} {'audit s':>8} {'parse s':>8} {'ratio':>6} {'RSS MiB':>8}  " + " ".join(f"{k:>9}" for k in PHASES))
+    for r in doc["results"]:
+        ph = r.get("phases") or {}
+        print(f"{r['events']:>12,} {r['audit_seconds']:>8.2f} {r['parse_seconds']:>8.2f} "
+              f"{r['ratio_audit_to_parse']:>6.2f} {r['audit_rss_mib'] or 0:>8.0f}  "
+              + " ".join(f"{ph.get(k, 0):>9.2f}" for k in PHASES))
     print(f"wrote {results / 'audit.md'}: ratio ≤ 3 {v['ratio_le_3']}, RSS ≤ 1 GiB {v['rss_le_1gib']}, "
           f"flat {v['rss_flat']}")
     return 0

@@ -26,8 +26,15 @@ def test_benchmark_quick_writes_every_figure(tmp_path: Path) -> None:
     assert row["recall"]["planted_found"] == row["recall"]["planted"] > 0
     assert row["recall"]["near_misses_flagged"] == 0
     assert set(doc["verdict"]) >= {"ratio_le_3", "rss_le_1gib", "rss_flat", "growth"}
+    # the per-phase split comes from the audit's run log and adds up to the audit's wall time
+    ph = row["phases"]
+    assert list(ph) == ["startup", "ingest", "decisions", "rules", "outputs"]
+    assert ph["ingest"] > 0 and ph["decisions"] > 0 and ph["rules"] > 0 and ph["startup"] > 0
+    assert abs(sum(ph.values()) - row["audit_seconds"]) < 0.05 * row["audit_seconds"] + 0.01
+    assert "ratio" in p.stdout and "decisions" in p.stdout
     md = (results / "audit.md").read_text(encoding="utf-8")
     assert "audit / parse" in md and "nproc" in md and "PIA_POLICY_DUCKDB_MEMORY_LIMIT" in md
+    assert "| events | startup | ingest | decisions | rules | outputs |" in md
 
 
 def test_state_benchmark_quick_writes_every_figure(tmp_path: Path) -> None:
