@@ -133,6 +133,15 @@ def main(argv: list[str] | None = None) -> int:
         policy.decide(r)
         t_cold.append((time.perf_counter_ns() - t0) / 1000)
 
+    # check_access through the public API with the cache cleared before every call: a first-seen
+    # request as a back end sees it (version lookup, revocation, roles, decision, explanation)
+    t_first: list[float] = []
+    for acct, action, res, aff, at, rcpt, meth in work[:n_enf]:
+        state.cache.clear()
+        t0 = time.perf_counter_ns()
+        policy.check_access(acct, action, res, aff, at=at, recipient_department=rcpt, method=meth)
+        t_first.append((time.perf_counter_ns() - t0) / 1000)
+
     # Casbin on the same requests: one enforce() per request tuple (the first role's tuple)
     tuples = [request_tokens(r, policy.vocabulary)[0] for r in reqs]
     with tempfile.TemporaryDirectory() as tmp:
@@ -154,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
 
     c50, c99 = _pcts(t_check)
     k50, k99 = _pcts(t_cold)
+    s50, s99 = _pcts(t_first)
     p50, p99 = _pcts(t_plain)
     f50, f99 = _pcts(t_fast)
     n_lines = sum(1 for pl in policy.lines if pl.ptype == "p")
@@ -162,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         ("check_access (compiled, cached per distinct request)", len(t_check), c50, c99),
         ("decide, cache cleared before every call (first-seen request)", len(t_cold), k50, k99),
+        ("check_access, cache cleared before every call (first-seen, public API; goal p99 ≤ 20 µs)", len(t_first),
+         s50, s99),
         ("casbin.Enforcer.enforce (plain)", len(t_plain), p50, p99),
         ("casbin.FastEnforcer.enforce (cache_key_order ver, act)", len(t_fast), f50, f99),
     ]
