@@ -88,7 +88,13 @@ def _open_engine(memory_limit: str) -> tuple[duckdb.DuckDBPyConnection, Path, di
 
 
 def _close_engine(con: duckdb.DuckDBPyConnection, work: Path) -> None:
+    """Close the engine and remove its directory; no checkpoint on the way out (the file is deleted,
+    and writing it out cost ≈ 0.8 CPU-seconds per million events)."""
     try:
+        try:
+            con.execute("PRAGMA disable_checkpoint_on_shutdown")
+        except duckdb.Error:  # a connection that failed mid-statement still closes
+            pass
         con.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
