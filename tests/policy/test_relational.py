@@ -33,7 +33,7 @@ from pia_policy.policy._decide import decide
 from pia_policy.policy._engine import CasbinEvaluator, build_enforcer
 
 _SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-_REQ_COLUMNS = ("rid", "version", "department", "employment", "roles", "permission", "action", "resource", "affair",
+_REQ_COLUMNS = ("rid", "version", "system", "department", "employment", "roles", "permission", "action", "resource", "affair",
                 "req_recipient", "req_method", "off_system_owner", "off_export_delegate", "off_info_system_manager")
 
 
@@ -53,7 +53,7 @@ def _request_row(rid: int, r: AccessRequest, ledger_roles: str | None) -> tuple[
     """The audit's key columns of a request: ledger roles as text, officer roles as 0/1 flags."""
     transfer = r.action == "transfer"
     flags = tuple(int(role in r.roles) for role in OFFICER_ROLES)
-    return (rid, r.version, r.department or None, r.employment, ledger_roles, r.permission, r.action, r.resource,
+    return (rid, r.version, r.system, r.department or None, r.employment, ledger_roles, r.permission, r.action, r.resource,
             r.affair, r.recipient_department if transfer else None, r.method if transfer else None, *flags)
 
 
@@ -119,7 +119,7 @@ def _random_requests(draw: st.DrawFn, rp: pt.RandomPolicy) -> tuple[AccessReques
     officer = draw(st.sets(st.sampled_from(OFFICER_ROLES), max_size=2))
     roles = frozenset(r for r in ledger if r not in OFFICER_ROLES) | officer
     req = AccessRequest(
-        version=draw(st.sampled_from(rp.versions + ("v9",))), system="fukushi",
+        version=draw(st.sampled_from(rp.versions + ("v9",))), system=draw(st.sampled_from(("fukushi", "hyojun"))),
         department=draw(st.sampled_from(rp.departments + ("",))),
         employment=draw(st.sampled_from(("regular", "non_regular", "contractor"))), roles=roles,
         permission=draw(st.sampled_from(("read", "update"))),
@@ -163,12 +163,12 @@ def test_random_policy_grid_covers_every_deny_rule() -> None:
         PolicyLine("p", ("*", "*", "*", "login", "*", "v0", "*", "*", "*", "l3")),
     )
     pairs = []
-    for sub, dept, act, res, aff, meth in itertools.product(
+    for sub, dept, act, res, aff, meth, system in itertools.product(
         ("kouki_staff", "my_number_user", "system_owner"), ("健康保険課", "保護課"),
         ("view", "transfer", "export", "login"), ("kojin_bango", "kihon_joho", None), ("kouki-01", "kouki-15", None),
-        ("fukushi_system", "usb"),
+        ("fukushi_system", "usb"), ("fukushi", "hyojun"),
     ):
-        r = AccessRequest(version="v0", system="fukushi", department=dept, roles=frozenset({sub}),
+        r = AccessRequest(version="v0", system=system, department=dept, roles=frozenset({sub}),
                           permission="update", action=act, resource=res, affair=aff, recipient_department="保護課",
                           method=meth)
         pairs.append((r, sub if sub not in OFFICER_ROLES else None))

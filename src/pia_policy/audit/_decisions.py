@@ -47,6 +47,8 @@ TOKENS: tuple[str, ...] = REQUEST_TOKENS
 OFFICER_ROLES: tuple[str, ...] = ("system_owner", "export_delegate", "info_system_manager")
 _OFFICER_FLAGS = ("off_system_owner", "off_export_delegate", "off_info_system_manager")
 _TABLE_PREFIX = "pol_"
+#: ``decide``'s "pair" question applies: a transfer, or a non-holder account on a resource.
+_HAS_PAIR = "act = 'transfer' OR (NOT holder AND res IS NOT NULL AND act NOT IN ('login', 'logout'))"
 
 
 def _in(expr: str, values: Iterable[str]) -> str:
@@ -118,7 +120,8 @@ def _roles_sql(requests: str) -> str:
 
 
 def _request_view(requests: str, vocab: Vocabulary) -> str:
-    """The request with the defaults of ``AccessRequest`` and the token values of ``request_tokens``."""
+    """The request with the defaults of ``AccessRequest`` and the token values of ``request_tokens``
+    (``meth`` is ``request_method``: only the transfer system carries a method)."""
     holder = _in("department", vocab.holders)
     return f"""SELECT rid, version AS ver, action AS act, resource AS res, affair AS aff_raw,
            coalesce(department, '') AS dept,
@@ -128,7 +131,9 @@ def _request_view(requests: str, vocab: Vocabulary) -> str:
            CASE WHEN action IN ('login', 'logout') THEN '' ELSE coalesce(resource, '') END AS obj,
            CASE WHEN action IN ('login', 'logout') THEN '' ELSE coalesce(affair, '') END AS aff,
            CASE WHEN action = 'transfer' THEN coalesce(req_recipient, '') ELSE '' END AS rcpt,
-           CASE WHEN action = 'transfer' THEN coalesce(req_method, '') ELSE '' END AS meth,
+           CASE WHEN system IS NULL OR system <> {lit(vocab.transfer_system)} THEN ''
+                WHEN action = 'transfer' THEN coalesce(req_method, '')
+                ELSE {lit(vocab.transfer_method)} END AS meth,
            coalesce({holder}, false) OR coalesce(employment, 'regular') = 'contractor' AS holder
     FROM {requests}"""
 
@@ -136,15 +141,14 @@ def _request_view(requests: str, vocab: Vocabulary) -> str:
 def tuples_sql(requests: str, vocab: Vocabulary) -> str:
     """``(rid, kind, sub, dom, obj, act, aff, ver, perm, rcpt, meth)`` for the requests in ``requests``.
 
-    ``requests`` has ``rid`` and the audit's key columns (``version, department, employment,
-    roles, permission, action, resource, affair, req_recipient, req_method, off_*``). Kinds:
-    ``req`` (the request's own tuples), ``mn`` (a My Number user in this affair), ``pair`` (a
-    canonical transfer of the pair), ``pairm`` (the same by the request's method).
+    ``requests`` has ``rid`` and the audit's key columns (``version, system, department,
+    employment, roles, permission, action, resource, affair, req_recipient, req_method, off_*``).
+    Kinds: ``req`` (the request's own tuples), ``mn`` (a My Number user in this affair), ``pair``
+    (a canonical transfer of the pair), ``pairm`` (the same by the request's method).
     """
     holder = lit(vocab.canonical_holder)
     mn_actions = _in("act", MY_NUMBER_USE_ACTIONS)
     pair_dept = ("CASE WHEN act = 'transfer' THEN rcpt ELSE dept END")
-    has_pair = "act = 'transfer' OR (NOT holder AND res IS NOT NULL AND act NOT IN ('login', 'logout'))"
     canonical_transfer = (f"{lit(vocab.staff_role)}, {holder}, {lit(vocab.transfer_resource)}, 'transfer', "
                           f"coalesce(aff_raw, ''), ver, 'update', {pair_dept}")
     return f"""
@@ -157,9 +161,9 @@ def tuples_sql(requests: str, vocab: Vocabulary) -> str:
            coalesce(aff_raw, ''), ver, 'update', '', ''
     FROM rq WHERE res = {lit(vocab.my_number_resource)} AND {mn_actions}
     UNION ALL
-    SELECT rid, 'pair', {canonical_transfer}, {lit(vocab.transfer_method)} FROM rq WHERE {has_pair}
+    SELECT rid, 'pair', {canonical_transfer}, {lit(vocab.transfer_method)} FROM rq WHERE {_HAS_PAIR}
     UNION ALL
-    SELECT rid, 'pairm', {canonical_transfer}, meth FROM rq WHERE act = 'transfer'"""
+    SELECT rid, 'pairm', {canonical_transfer}, meth FROM rq WHERE {_HAS_PAIR}"""
 
 
 # ---- tuples → allowed --------------------------------------------------------------------------
@@ -232,9 +236,8 @@ def classify_sql(requests: str, tuples: str, allowed: str, vocab: Vocabulary) ->
                 AND coalesce(rf.has_mn, 0) = 0 THEN 'MY_NUMBER_WITHOUT_PERMISSION'
            WHEN rq.res = {lit(vocab.my_number_resource)} AND {_in('rq.act', MY_NUMBER_USE_ACTIONS)}
                 AND f.ok_mn = 0 THEN 'MY_NUMBER_OUTSIDE_AFFAIR'
-           WHEN (rq.act = 'transfer' OR (NOT rq.holder AND rq.res IS NOT NULL AND rq.act NOT IN ('login', 'logout')))
-                AND f.ok_pair = 0 THEN 'TRANSFER_NOT_PERMITTED'
-           WHEN rq.act = 'transfer' AND f.ok_pairm = 0 THEN 'TRANSFER_METHOD_NOT_PERMITTED'
+           WHEN ({_HAS_PAIR}) AND f.ok_pair = 0 THEN 'TRANSFER_NOT_PERMITTED'
+           WHEN ({_HAS_PAIR}) AND f.ok_pairm = 0 THEN 'TRANSFER_METHOD_NOT_PERMITTED'
            WHEN rq.act = 'export' AND coalesce(rf.has_export, 0) = 0 THEN 'MEDIA_EXPORT_UNAUTHORIZED'
            ELSE 'ACCESS_DENIED_BY_POLICY' END AS deny_rule
     FROM rq JOIN f ON f.rid = rq.rid LEFT JOIN rf ON rf.rid = rq.rid"""

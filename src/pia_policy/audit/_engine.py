@@ -48,7 +48,7 @@ _DAWN = dt.datetime(1900, 1, 1)
 _DUSK = dt.datetime(9999, 12, 31)
 #: Key columns of a request (what a decision depends on), in the order they are hashed into ``req_hash``.
 _KEY_COLUMNS = (
-    "version", "department", "employment", "roles", "permission", "action", "resource",
+    "version", "system", "department", "employment", "roles", "permission", "action", "resource",
     "affair", "req_recipient", "req_method", "off_system_owner", "off_export_delegate",
     "off_info_system_manager",
 )
