@@ -21,7 +21,6 @@ from pia_policy import testing as pt
 from pia_policy.audit._decisions import (
     OFFICER_ROLES,
     TOKENS,
-    allowed_by_evaluator,
     allowed_sql,
     classify_sql,
     load_policy_tables,
@@ -47,6 +46,14 @@ def _allowed_by_sql(compiled: CompiledPolicy, rows: list[tuple[str, ...]]) -> se
     load_policy_tables(con, compiled)
     con.register("tuples_arrow", _tuples_table(rows))
     return set(con.execute(allowed_sql("tuples_arrow")).fetchall())
+
+
+def allowed_by_evaluator(con: duckdb.DuckDBPyConnection, tuples: str, evaluator: object) -> pa.Table:
+    """The allowed distinct tuples of ``tuples``, asked of ``evaluator`` per tuple (Casbin: the reference)."""
+    rows = con.execute(f"SELECT DISTINCT {', '.join(TOKENS)} FROM {tuples}").fetchall()
+    allowed = [r for r in rows if evaluator.allowing_line(tuple(r)) is not None]  # type: ignore[attr-defined]
+    cols = list(zip(*allowed)) if allowed else [()] * len(TOKENS)
+    return pa.table({c: pa.array(list(v), pa.string()) for c, v in zip(TOKENS, cols)})
 
 
 def _request_row(rid: int, r: AccessRequest, ledger_roles: str | None) -> tuple[object, ...]:

@@ -9,8 +9,7 @@ per request:
    and with the request's method), tagged by ``kind``;
 2. the set of *allowed* tuples: :func:`allowed_sql` joins the distinct tuples against the
    compiled policy (:func:`policy_tables`: the p lines, and every grouping as a depth-limited
-   closure, the relational form of ``CompiledPolicy``); for a model whose matcher the compiled
-   evaluator does not implement, :func:`allowed_by_evaluator` asks ``casbin`` per distinct tuple;
+   closure, the relational form of ``CompiledPolicy``; the loader admits only that model family);
 3. :func:`classify_sql` applies ``_decide.decide``'s order of deny rules (first true wins).
 
 Equality with ``casbin.Enforcer.enforce`` is proven by ``tests/policy/test_relational.py``.
@@ -27,7 +26,7 @@ import pyarrow as pa
 from ..inputs._time import sql_literal as lit
 from ..models import MY_NUMBER_USE_ACTIONS
 from ..policy import CompiledPolicy, Vocabulary
-from ..policy._engine import REQUEST_TOKENS, Evaluator
+from ..policy._engine import REQUEST_TOKENS
 
 __all__ = [
     "TOKENS",
@@ -36,7 +35,6 @@ __all__ = [
     "load_policy_tables",
     "tuples_sql",
     "allowed_sql",
-    "allowed_by_evaluator",
     "classify_sql",
 ]
 
@@ -205,14 +203,6 @@ def allowed_sql(tuples: str) -> str:
     JOIN s_aff ON s_aff.ver = t.ver AND s_aff.aff = t.aff AND s_aff.a = p.aff
     JOIN s_dept r ON r.name = t.rcpt AND r.a = p.rcpt
     WHERE (p.perm = '*' OR p.perm = t.perm) AND (p.meth = '*' OR p.meth = t.meth)"""
-
-
-def allowed_by_evaluator(con: duckdb.DuckDBPyConnection, tuples: str, evaluator: Evaluator) -> pa.Table:
-    """The allowed distinct tuples of ``tuples``, asked of ``evaluator`` (a model the SQL does not implement)."""
-    rows = con.execute(f"SELECT DISTINCT {', '.join(TOKENS)} FROM {tuples}").fetchall()
-    allowed = [r for r in rows if evaluator.allowing_line(tuple(r)) is not None]  # type: ignore[arg-type]
-    cols = list(zip(*allowed)) if allowed else [()] * len(TOKENS)
-    return pa.table({c: pa.array(list(v), pa.string()) for c, v in zip(TOKENS, cols)})
 
 
 # ---- the classification ------------------------------------------------------------------------

@@ -29,14 +29,13 @@ import duckdb
 
 from .. import rules as rules_mod
 from ..models import JST_OFFSET, SCHEMA_VERSION, SEVERITIES, Finding
-from ..policy import CompiledPolicy
 from ..rules import PRECEDENCE, RuleContext
 from ..rules._portable import jst_day
 from ..policy._source import ISSUANCE_POLICY_FILE
 from ..rules.account_issuer_invalid import ISSUANCE_LINES_COLUMNS
 from ..rules.log_retention_short import retention_gaps
 from ._calendar import calendar_table
-from ._decisions import OFFICER_ROLES, allowed_by_evaluator, allowed_sql, classify_sql, load_policy_tables, tuples_sql
+from ._decisions import OFFICER_ROLES, allowed_sql, classify_sql, load_policy_tables, tuples_sql
 
 __all__ = ["SCHEMA_VERSION", "EngineResult", "FINDINGS_ORDER", "run_engine", "finding_id", "finding_rows",
            "read_findings", "iso_jst", "OFFICER_ROLES"]
@@ -250,13 +249,8 @@ def _build_ev(con: duckdb.DuckDBPyConnection, policy: Any, run: _Exec | None = N
     n_keys, n_ids = con.execute("SELECT count(*), count(DISTINCT req_hash) FROM dreq").fetchone()  # type: ignore[misc]
     vocab = policy.vocabulary
     run(f"CREATE OR REPLACE TEMP TABLE dtuples AS {tuples_sql('dreq', vocab)}", "decisions")
-    evaluator = policy.evaluator
-    if isinstance(evaluator, CompiledPolicy):
-        load_policy_tables(con, evaluator)
-        run(f"CREATE OR REPLACE TEMP TABLE dallowed AS {allowed_sql('dtuples')}", "decisions")
-    else:  # a matcher the SQL does not implement: Casbin answers each distinct tuple
-        allowed_arrow = allowed_by_evaluator(con, "dtuples", evaluator)  # noqa: F841 (read by name below)
-        con.execute("CREATE OR REPLACE TEMP TABLE dallowed AS SELECT * FROM allowed_arrow")
+    load_policy_tables(con, policy.evaluator)  # the model family is enforced at load: always compiled
+    run(f"CREATE OR REPLACE TEMP TABLE dallowed AS {allowed_sql('dtuples')}", "decisions")
     run(
         f"""CREATE OR REPLACE TEMP TABLE decisions AS
         SELECT r.req_hash AS k_req_hash, {", ".join(f"r.{c} AS k_{c}" for c in _KEY_COLUMNS)}, c.allowed, c.deny_rule

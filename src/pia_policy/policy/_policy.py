@@ -377,7 +377,7 @@ class Policy:
 
     @property
     def evaluator(self) -> Evaluator:
-        """What decides: the ``CompiledPolicy`` (canonical matcher) or the Casbin reference."""
+        """The ``CompiledPolicy`` that decides (the loader admits only the model family it implements)."""
         return self._state.compiled
 
     def citation(self, line_id: str) -> str:
