@@ -80,7 +80,8 @@ def run(nights: int, per_night: int, work: Path, seed: int = 1, log: Any = print
     days = sorted({f.stem[-10:] for f in files})  # <system>-YYYY-MM-DD.jsonl
     spent = _timers()
     state = work / "state.db"
-    quiet = {"log": lambda *a, **k: None, "reports": False}
+    # the night directories link into the generated city: allow that root (as the cron layout does)
+    quiet = {"log": lambda *a, **k: None, "reports": False, "allow_link_root": [str(city.resolve())]}
     rows = []
     history = 0
     for i, day in enumerate(days):
