@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ._source import PolicyLine, PolicyVersion
 
-__all__ = ["ChangeRow", "CHANGE_COLUMNS", "change_rows", "change_summary", "changes_problems", "version_changes",
+__all__ = ["ChangeRow", "CHANGE_COLUMNS", "RECORD_CODES", "change_rows", "change_summary", "changes_problems", "version_changes",
            "render_changes", "render_csv", "render_markdown", "render_html"]
 
 #: The columns of the 別添3 変更箇所 table.
@@ -166,6 +166,11 @@ def version_changes(policy: Any, used: Iterable[str]) -> list[dict[str, Any]]:
             "table": f"pia-policy changes --from {old.id} --to {new.id}{where} --format html",
         })
     return out
+
+
+#: Codes of :func:`changes_problems`: they concern the filing record (評価書 items, 提出時期), not what the
+#: policy decides, so `lint` reports them but loading a policy (files or database) does not fail on them.
+RECORD_CODES: frozenset[str] = frozenset({"invalid_item", "important_change_without_reason"})
 
 
 def changes_problems(lines: Sequence[PolicyLine], versions: Sequence[PolicyVersion],

@@ -269,12 +269,14 @@ class Policy:
         """
         from ._db import load_lines, load_metadata_text
         from ._family import FAMILY
+        from ._changes import RECORD_CODES
         from ._lint import lint
 
         holders = tuple(holder_departments) if holder_departments is not None else None
 
         def loader() -> _State:
-            problems = lint(path, holder_departments=holders, database=url, table_name=table_name)
+            problems = [p for p in lint(path, holder_departments=holders, database=url, table_name=table_name)
+                        if p.code not in RECORD_CODES]  # the filing record never blocks decisions
             if problems:
                 first = problems[0]
                 more = f" (and {len(problems) - 1} more: pia-policy lint --database URL)" if len(problems) > 1 else ""
