@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -16,23 +15,11 @@ from pia_policy.models import AccessRequest
 from pia_policy.policy import Policy
 from pia_policy.policy._db import adapter
 
-PG_ENV = "PIA_POLICY_TEST_PG_URL"
-
-
-def _pg_url() -> str:
-    url = os.environ.get(PG_ENV)
-    if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{PG_ENV} is not set in CI (.ci/run starts PostgreSQL and sets it)")
-        pytest.skip(f"{PG_ENV} not set")
-    return url
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """(url, table) — a fresh table per test; dropped afterwards."""
     table = f"pia_policy_rule_{uuid.uuid4().hex[:12]}"
-    url = f"sqlite:///{tmp_path / 'policy.db'}" if request.param == "sqlite" else _pg_url()
+    url = f"sqlite:///{tmp_path / 'policy.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     yield url, table
     engine = sa.create_engine(url)
     with engine.begin() as con:

@@ -25,15 +25,6 @@ TRANSFER = AccessRequest(version="2025-03-24", system="fukushi", department="健
                          affair="seishin_nyuin_iryohi", recipient_department="中央区健康課", method="fukushi_system")
 
 
-def _pg_url() -> str:
-    url = os.environ.get("PIA_POLICY_TEST_PG_URL")
-    if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PIA_POLICY_TEST_PG_URL is not set in CI")
-        pytest.skip("PIA_POLICY_TEST_PG_URL not set")
-    return url
-
-
 def _line(policy: Policy, line_id: str, version: str) -> list[str]:
     return next(list(pl.values) for pl in policy.source_lines
                 if pl.ptype == "p" and pl.values[-1] == line_id and pl.values[5] == version)
@@ -72,8 +63,8 @@ def _finish(procs: list[subprocess.Popen[str]]) -> None:
 
 
 @pytest.mark.postgres
-def test_two_processes_pick_up_a_postgres_change(policy: Policy) -> None:
-    url, table = _pg_url(), f"pia_policy_rule_{uuid.uuid4().hex[:12]}"
+def test_two_processes_pick_up_a_postgres_change(policy: Policy, pg_url: str) -> None:
+    url, table = pg_url, f"pia_policy_rule_{uuid.uuid4().hex[:12]}"
     try:
         policy.save_to_database(url, table_name=table)
         procs = _children(url, table)

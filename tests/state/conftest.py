@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -11,18 +10,6 @@ import pytest
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-PG_ENV = "PIA_POLICY_TEST_PG_URL"
-
-
-def pg_url() -> str:
-    url = os.environ.get(PG_ENV)
-    if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{PG_ENV} is not set in CI (.ci/run starts PostgreSQL and sets it)")
-        pytest.skip(f"{PG_ENV} not set")
-    return url
-
 
 def drop_state(url: str) -> None:
     engine = sa.create_engine(url)
@@ -38,7 +25,7 @@ def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield str(tmp_path / "state.db")
         return
-    url = pg_url()
+    url = request.getfixturevalue("pg_url")
     drop_state(url)
     yield url
     drop_state(url)
