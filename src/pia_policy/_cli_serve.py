@@ -48,19 +48,16 @@ def read_tokens(path: str) -> tuple[bytes, ...]:
     return tokens
 
 
-def _load(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The policy and the fingerprint the watcher polls."""
-    from .policy import Policy, PolicyError, default_policy_dir
-    from .serve import database_fingerprint, file_fingerprint
+def _load(args: argparse.Namespace) -> Any:
+    """The policy, from ``--database`` or ``--policy``."""
+    from .policy import Policy, PolicyError
 
     try:
         if args.database:
-            policy = Policy.from_database(args.database)
-            return policy, database_fingerprint(args.database, policy.directory or default_policy_dir())
+            return Policy.from_database(args.database)
         if args.policy is not None and not Path(args.policy).is_dir():
             raise _Refused(msg(f"方針ディレクトリがない: {args.policy}", f"no policy directory: {args.policy}"))
-        policy = Policy.load(args.policy)
-        return policy, file_fingerprint(Path(str(policy.directory)))
+        return Policy.load(args.policy)
     except PolicyError as exc:
         raise _Refused(msg(f"方針を読み込めない: {exc}", f"cannot load the policy: {exc}")) from None
     except _Refused:
@@ -97,11 +94,11 @@ def _serve(args: argparse.Namespace) -> int:
         raise _Refused(msg(
             f"ループバック以外のアドレス {args.host} で待ち受けるには --token-file が必要",
             f"binding the non-loopback address {args.host} needs --token-file (bearer tokens)"))
-    policy, fingerprint = _load(args)
+    policy = _load(args)
     sock = _bind(args.host, args.port)
     log = DecisionLog(args.decision_log) if args.decision_log else None
     service = Service(policy, decision_log=log, tokens=tokens)
-    service.watcher = PolicyWatcher(policy, fingerprint, args.reload_interval)
+    service.watcher = PolicyWatcher(policy, args.reload_interval)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(msg(f"pia-policy serve: http://{shown}:{port} で待ち受け中（方針 {policy.origin}、"
@@ -145,7 +142,8 @@ def register(subparsers: Any) -> None:
                    help="append every decision to DIR/decisions-YYYY-MM-DD.jsonl (masked, fsynced)")
     p.add_argument("--token-file", default=None, metavar="FILE", help="bearer tokens, one per line")
     p.add_argument("--reload-interval", type=float, default=2.0, metavar="SECONDS",
-                   help="how often the policy source is checked for changes (default 2; 0: never)")
+                   help="how often the policy files or SQLite table are checked for changes (default 2; "
+                        "PostgreSQL announces a change at once by LISTEN/NOTIFY; 0: never reload)")
     p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
     p.add_argument("--openapi", action="store_true", help="print the OpenAPI schema and exit")
     p.set_defaults(func=_run)

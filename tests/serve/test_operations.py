@@ -16,7 +16,7 @@ from serve_kit import Server, running
 
 from pia_policy._cli_serve import is_loopback
 from pia_policy.policy import Policy, default_policy_dir
-from pia_policy.serve import PolicyWatcher, Service, create_app, file_fingerprint
+from pia_policy.serve import PolicyWatcher, Service, create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "s3cret-token-for-tests-0123456789"
@@ -72,7 +72,7 @@ def test_file_changes_are_reloaded_and_a_broken_file_keeps_the_old_policy(tmp_pa
     shutil.copytree(default_policy_dir(), directory)
     policy = Policy.load(directory)
     service = Service(policy)
-    service.watcher = PolicyWatcher(policy, file_fingerprint(directory), 0.05)
+    service.watcher = PolicyWatcher(policy, 0.05)
     with running(service) as srv:
         before = srv.get("/healthz").json
         assert srv.post("/v1/check-transfer", TRANSFER).json["allowed"] is True
@@ -101,36 +101,48 @@ def test_file_changes_are_reloaded_and_a_broken_file_keeps_the_old_policy(tmp_pa
 def test_an_unchanged_source_is_not_reloaded(tmp_path: Path) -> None:
     directory = tmp_path / "policies"
     shutil.copytree(default_policy_dir(), directory)
-    watcher = PolicyWatcher(Policy.load(directory), file_fingerprint(directory), 0)
-    assert watcher.check() is False and watcher.reloads == 0
-    (directory / "metadata.toml").touch()
-    os.utime(directory / "metadata.toml", ns=(1, 1))
-    assert watcher.check() is False  # changed: wait one check for the file to hold still
-    assert watcher.check() is True and watcher.reloads == 1
-    assert watcher.check() is False and watcher.reloads == 1
+    watcher = PolicyWatcher(Policy.load(directory), 0.02)
+    watcher.start()
+    try:
+        digest, loaded_at = watcher.digest, watcher.loaded_at
+        time.sleep(0.3)  # fifteen checks of an unchanged directory
+        assert (watcher.reloads, watcher.reload_errors, watcher.loaded_at) == (0, 0, loaded_at)
+        os.utime(directory / "metadata.toml", ns=(1, 1))  # changed, content the same
+        assert _wait(lambda: watcher.reloads == 1)
+        time.sleep(0.3)
+        assert watcher.reloads == 1 and watcher.loaded_at > loaded_at and watcher.digest == digest
+    finally:
+        watcher.stop()
+
+
+def test_a_service_that_does_not_watch_reports_no_reloads() -> None:
+    watcher = PolicyWatcher(Policy.load(), 0)
+    watcher.start()
+    assert (watcher.reloads, watcher.reload_errors, watcher.last_error) == (0, 0, None)
+    watcher.stop()
 
 
 @pytest.mark.postgres
-def test_database_changes_are_reloaded(tmp_path: Path) -> None:
+def test_database_changes_are_reloaded(pg_url: str) -> None:
     from sqlalchemy import create_engine, text
 
-    from pia_policy.serve import database_fingerprint
-
-    url = os.environ.get("PIA_POLICY_TEST_PG_URL")
-    if not url:
-        pytest.skip("PIA_POLICY_TEST_PG_URL not set")
     table = "pia_serve_reload_test"
-    Policy.load().save_to_database(url, table_name=table)
+    Policy.load().save_to_database(pg_url, table_name=table)
     try:
-        policy = Policy.from_database(url, table_name=table)
-        watcher = PolicyWatcher(policy, database_fingerprint(url, default_policy_dir(), table), 0)
-        assert policy.check_transfer(**TRANSFER).allowed and watcher.check() is False
-        with create_engine(url).begin() as conn:
-            conn.execute(text(f"DELETE FROM {table} WHERE v9 = 'bessi1-5-transfer' AND v5 = '2025-11-26'"))
-        assert watcher.check() is False and watcher.check() is True
-        assert policy.check_transfer(**TRANSFER).rule == "TRANSFER_NOT_PERMITTED"
+        policy = Policy.from_database(pg_url, table_name=table)
+        service = Service(policy)
+        service.watcher = PolicyWatcher(policy, 0.05)
+        with running(service) as srv:
+            before = srv.get("/healthz").json
+            assert srv.post("/v1/check-transfer", TRANSFER).json["allowed"] is True
+            # an administrator's edit in psql: the table's trigger announces it (LISTEN/NOTIFY)
+            with create_engine(pg_url).begin() as conn:
+                conn.execute(text(f"DELETE FROM {table} WHERE v9 = 'bessi1-5-transfer' AND v5 = '2025-11-26'"))
+            assert _wait(lambda: srv.get("/healthz").json["reloads"] == 1)
+            assert srv.get("/healthz").json["digest"] != before["digest"]
+            assert srv.post("/v1/check-transfer", TRANSFER).json["rule"] == "TRANSFER_NOT_PERMITTED"
     finally:
-        with create_engine(url).begin() as conn:
+        with create_engine(pg_url).begin() as conn:
             conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
 
 

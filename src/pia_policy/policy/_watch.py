@@ -46,6 +46,7 @@ class PolicyChangeWatcher:
         self.callback = callback
         self.interval = interval
         self.reloads = 0
+        self.reload_errors = 0
         self.last_error: str | None = None
         self._stop = threading.Event()
         self._ready = threading.Event()
@@ -78,6 +79,7 @@ class PolicyChangeWatcher:
             self.policy.reload()
         except Exception as exc:  # noqa: BLE001 - keep serving the previous policy, say why
             self.last_error = f"{type(exc).__name__}: {exc}"
+            self.reload_errors += 1
             return
         self.last_error = None
         self.reloads += 1

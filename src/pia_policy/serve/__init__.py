@@ -12,7 +12,7 @@ from __future__ import annotations
 from ._app import API_VERSION, Service, create_app
 from ._decision_log import DecisionLog, DecisionLogError, file_name_for
 from ._metrics import Metrics
-from ._watch import PolicyWatcher, database_fingerprint, file_fingerprint, policy_digest
+from ._watch import PolicyWatcher, policy_digest
 
 __all__ = [
     "API_VERSION",
@@ -23,7 +23,5 @@ __all__ = [
     "file_name_for",
     "Metrics",
     "PolicyWatcher",
-    "file_fingerprint",
-    "database_fingerprint",
     "policy_digest",
 ]

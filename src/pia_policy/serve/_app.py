@@ -60,7 +60,7 @@ class Service:
 
     def __post_init__(self) -> None:
         if self.watcher is None:
-            self.watcher = PolicyWatcher(self.policy, None, 0)
+            self.watcher = PolicyWatcher(self.policy, 0)
 
     def authorized(self, header: bytes | None) -> bool:
         """Constant-time comparison against every token (no early exit on the first match)."""

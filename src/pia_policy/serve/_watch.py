@@ -1,10 +1,9 @@
-"""Hot reload: poll a cheap fingerprint of where the policy comes from; reload when it changes.
+"""What ``/healthz`` and ``/metrics`` say about the policy served, kept current by ``Policy.watch()``.
 
-Files: the (name, mtime, size) of model.conf, metadata.toml and every *.csv of the directory.
-Database: the policy rows themselves (a few hundred lines). A reload that fails keeps the
-policy being served and is reported in /healthz and /metrics; it is retried when the
-fingerprint changes again. A change is acted on once the fingerprint has held still for one
-check, so a file saved in place is not read half-written.
+The service does not watch the source itself: ``Policy.watch()`` (LISTEN/NOTIFY on PostgreSQL,
+``data_version`` and the file's identity on SQLite, the files' identity otherwise) reloads the
+policy; this module records when, the digest of what is now served, and the failures (a reload
+that fails keeps the policy being served, and is retried on the next change).
 """
 
 from __future__ import annotations
@@ -12,46 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import threading
 import time
-from pathlib import Path
-from typing import Any, Callable, Hashable
+from typing import Any
 
 from ..models import JST
 from ..policy import Policy
 
-__all__ = ["PolicyWatcher", "file_fingerprint", "database_fingerprint", "policy_digest"]
-
-
-def file_fingerprint(directory: Path) -> Callable[[], Hashable]:
-    """(name, mtime_ns, size) of every file the policy directory is read from."""
-
-    def fingerprint() -> Hashable:
-        out = []
-        for path in sorted([directory / "model.conf", directory / "metadata.toml", *directory.glob("*.csv")]):
-            try:
-                st = path.stat()
-            except OSError:
-                out.append((path.name, None, None))
-                continue
-            out.append((path.name, st.st_mtime_ns, st.st_size))
-        return tuple(out)
-
-    return fingerprint
-
-
-def database_fingerprint(url: Any, model_dir: Path, table_name: str = "pia_policy_rule") -> Callable[[], Hashable]:
-    """The policy rows of the database table (and the model/metadata files beside them)."""
-    from ..policy._db import load_lines
-
-    files = file_fingerprint(model_dir)
-
-    def fingerprint() -> Hashable:
-        model_text = (model_dir / "model.conf").read_text(encoding="utf-8")
-        rows = tuple((pl.ptype, pl.values) for pl in load_lines(url, model_text, table_name=table_name))
-        return (files(), rows)
-
-    return fingerprint
+__all__ = ["PolicyWatcher", "policy_digest"]
 
 
 def policy_digest(policy: Policy) -> str:
@@ -66,77 +32,42 @@ def policy_digest(policy: Policy) -> str:
 
 
 class PolicyWatcher:
-    """Reloads ``policy`` when ``fingerprint()`` changes (checked every ``interval`` seconds; 0: never)."""
+    """The served policy's reload record; ``start()`` watches its source every ``interval`` seconds (0: never)."""
 
-    def __init__(self, policy: Policy, fingerprint: Callable[[], Hashable] | None, interval: float = 2.0) -> None:
+    def __init__(self, policy: Policy, interval: float = 2.0) -> None:
         self.policy = policy
-        self._fingerprint = fingerprint
         self.interval = interval
-        self._seen: Hashable = self._safe_fingerprint()
-        self._settling: Hashable = None
         self.loaded_at = dt.datetime.now(JST)
         self._loaded_mono = time.monotonic()
         self.digest = policy_digest(policy)
-        self.reloads = 0
-        self.reload_errors = 0
-        self.last_error: str | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._change: Any = None  # the running PolicyChangeWatcher
 
     @property
     def age_seconds(self) -> float:
         return time.monotonic() - self._loaded_mono
 
-    def _safe_fingerprint(self) -> Hashable:
-        if self._fingerprint is None:
-            return None
-        try:
-            return self._fingerprint()
-        except Exception as exc:  # noqa: BLE001 - a database briefly away must not stop the service
-            return ("unreadable", type(exc).__name__, str(exc))
+    @property
+    def reloads(self) -> int:
+        return self._change.reloads if self._change is not None else 0
 
-    def check(self) -> bool:
-        """Reload if the fingerprint changed and then held still for one check; True when a new policy is served.
+    @property
+    def reload_errors(self) -> int:
+        return self._change.reload_errors if self._change is not None else 0
 
-        Waiting one check means a file still being written (an editor saving in place) is not read half-way.
-        """
-        seen = self._safe_fingerprint()
-        if seen == self._seen:
-            self._settling = None
-            return False
-        if seen != self._settling:
-            self._settling = seen
-            return False
-        self._seen, self._settling = seen, None
-        return self.reload()
+    @property
+    def last_error(self) -> str | None:
+        return self._change.last_error if self._change is not None else None
 
-    def reload(self) -> bool:
-        """Reload the policy; on failure keep serving the previous one and record the error."""
-        try:
-            self.policy.reload()
-        except Exception as exc:  # noqa: BLE001 - reported in /healthz and /metrics
-            self.reload_errors += 1
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            return False
-        self.reloads += 1
-        self.last_error = None
+    def _reloaded(self, policy: Policy) -> None:
+        self.digest = policy_digest(policy)
         self.loaded_at = dt.datetime.now(JST)
         self._loaded_mono = time.monotonic()
-        self.digest = policy_digest(self.policy)
-        return True
 
     def start(self) -> None:
-        if self.interval <= 0 or self._fingerprint is None or self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._run, name="pia-policy-watcher", daemon=True)
-        self._thread.start()
+        """Watch the source (returns once a change made after it would be seen)."""
+        if self.interval > 0 and self._change is None:
+            self._change = self.policy.watch(self._reloaded, interval=self.interval)
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.check()
+        if self._change is not None:
+            self._change.stop()
