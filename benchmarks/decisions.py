@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "decisions.md"))
     args = ap.parse_args(argv)
 
+    load = os.getloadavg()
     policy = Policy.load()
     work = _workload(policy, args.n, args.seed)
     n_enf = max(200, args.n // 10)
@@ -181,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         "# Decision latency",
         "",
         f"Command: `{cmd}` (one run, one process)  ",
-        f"Date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}  ",
+        f"Date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, load average at start "
+        f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1 / 5 / 15 min)  ",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU, "
         f"{platform.system()} {platform.release()}, Python {platform.python_version()}, pycasbin "
         f"{_version('pycasbin')}  ",

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pia_policy import testing as pt
-from pia_policy.models import ACTIONS, RESOURCES, AccessRequest
+from pia_policy.models import ACTIONS, RESOURCES, AccessRequest, Account
 from pia_policy.policy import CompiledPolicy, Policy, Vocabulary
 from pia_policy.policy._decide import decide
 from pia_policy.policy._engine import CasbinEvaluator, build_enforcer
@@ -146,3 +146,68 @@ def _shipped() -> Policy:
     if not _POLICY:
         _POLICY.append(Policy.load())
     return _POLICY[0]
+
+
+def _first_day(policy: Policy, version: str) -> dt.datetime:
+    v = next(x for x in policy.versions if x.id == version)
+    return dt.datetime.combine(v.in_force_from, dt.time(10))  # naive = JST, inside the version
+
+
+@settings(max_examples=400, **_SETTINGS)
+@given(pt.access_requests())
+def test_check_access_equals_enforce(r: AccessRequest) -> None:
+    # the public API builds no AccessRequest: its request key, validation and decision must be the
+    # same as decide() over the model, and every answer the same as casbin.Enforcer.enforce's
+    policy = _shipped()
+    account = Account(account_id="a1", system=r.system, department=r.department, employment=r.employment,
+                      roles=r.roles, permission=r.permission)
+    try:
+        policy.decide(r, validate=True)  # the checks check_access makes (version, system ... are valid here)
+    except ValueError as e:
+        with pytest.raises(ValueError) as got:
+            policy.check_access(account, r.action, r.resource, r.affair, at=_first_day(policy, r.version),
+                                recipient_department=r.recipient_department, method=r.method)
+        assert str(got.value) == str(e)
+        return
+    policy._state.cache.clear()  # noqa: SLF001 - a first-seen request, not a cache hit
+    d = policy.check_access(account, r.action, r.resource, r.affair, at=_first_day(policy, r.version),
+                            recipient_department=r.recipient_department, method=r.method)
+    assert d == policy.decide_with_casbin(r)
+
+
+def test_check_access_refuses_unhashable_and_wrongly_typed_values(policy: Policy) -> None:
+    # the fast validation is a set membership test; a list or a number still gets the named error
+    account = Account(account_id="a1", system="fukushi", department="健康保険課", roles=frozenset({"kouki_staff"}))
+    for kwargs in ({"affair": ["kouki-01"]}, {"affair": 1}, {"recipient_department": {"保護課"}}, {"method": 3}):
+        args = {"affair": "kouki-01", **kwargs}
+        with pytest.raises(ValueError, match="有効な値"):
+            policy.check_access(account, "view", "kihon_joho", args.pop("affair"), at="2025-04-01", **args)
+    for resource in (["kihon_joho"], 5):
+        with pytest.raises(ValueError, match="有効な値"):
+            policy.check_access(account, "view", resource, "kouki-01", at="2025-04-01")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="resource"):
+        policy.check_access(account, "view", None, "kouki-01", at="2025-04-01")
+    # near miss: the same call with valid values decides
+    assert policy.check_access(account, "view", "kihon_joho", "kouki-01", at="2025-04-01").version
+
+
+def test_compiled_tables_answer_names_the_policy_does_not_know() -> None:
+    # a name in no line and no grouping matches only "*" lines; "*" as a request value is a name too
+    from pia_policy.policy import PolicyLine
+
+    lines = [PolicyLine("g", ("u", "staff", "v0")), PolicyLine("g2", ("d1", "grp", "")),
+             PolicyLine("p", ("staff", "grp", "*", "view", "*", "v0", "*", "*", "*", "l1")),
+             PolicyLine("p", ("*", "d9", "o", "view", "*", "v0", "read", "*", "*", "l2")),
+             PolicyLine("p", ("*", "*", "*", "view", "a", "v0", "*", "*", "m", "l3"))]
+    enforcer = build_enforcer(pt.MODEL_TEXT, lines)
+    compiled = CompiledPolicy(lines)
+    names = ("u", "staff", "nobody", "*", "")
+    for sub, dom, obj, aff, perm, meth in itertools.product(names, ("d1", "grp", "d9", "dx", "*"), ("o", "x", "*"),
+                                                            ("a", "b", "*"), ("read", "update", "*"), ("m", "", "*")):
+        t = (sub, dom, obj, "view", aff, "v0", perm, "", meth)
+        ok, explain = enforcer.enforce_ex(*t)
+        got = compiled.allowing_line(t)  # type: ignore[arg-type]
+        assert (got is not None) == ok, t
+        if ok:
+            assert got == explain[-1], t
+    assert compiled.allowing_line(("u", "d1", "o", "view", "a", "v9", "read", "", "")) is None  # no such version

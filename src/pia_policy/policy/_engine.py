@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable, Protocol, Sequence
+from typing import Any, Iterable, Protocol, Sequence
 
 import casbin
 from casbin.model import Model
@@ -28,8 +28,12 @@ __all__ = [
     "CasbinEvaluator",
     "Vocabulary",
     "build_enforcer",
+    "RequestKey",
+    "request_key",
     "request_tokens",
+    "key_tokens",
     "request_method",
+    "key_method",
 ]
 
 # Casbin logs a WARNING for every denied request; quiet it unless the application configured it.
@@ -122,8 +126,15 @@ class _Graph:
 _EMPTY = _Graph(())
 
 
+#: A (version, action) table: the line ids in order, then per token (sub, dom, obj, aff, perm, rcpt,
+#: meth) a dict name -> bitmask of the lines that name satisfies and the mask of any other name.
+_Table = tuple[tuple[str, ...], dict[str, int], int, dict[str, int], int, dict[str, int], int,
+               dict[str, int], int, dict[str, int], int, dict[str, int], int, dict[str, int], int]
+
+
 class CompiledPolicy:
-    """Policy lines indexed by (version, action) and groupings as memoised closures."""
+    """Policy lines indexed by (version, action), groupings as memoised closures, and per (version,
+    action) a bitmask table: bit i set = candidate line i matches that token value (first line wins)."""
 
     def __init__(self, lines: Sequence[PolicyLine]) -> None:
         self.index: dict[tuple[str, str], list[tuple[str, ...]]] = defaultdict(list)
@@ -149,37 +160,51 @@ class CompiledPolicy:
         self.g2 = _Graph(g2)
         self.g3 = _Graph(g3)
         self.g4 = {ver: _Graph(e) for ver, e in g4.items()}
+        self._tables: dict[tuple[str, str], _Table] = {}
+
+    def prepare(self) -> CompiledPolicy:
+        """Build every (version, action) table now (a loaded policy does, so no request pays for it)."""
+        for key in self.index:
+            self._table(key)
+        return self
+
+    def _table(self, key: tuple[str, str]) -> _Table:
+        hit = self._tables.get(key)
+        if hit is not None:
+            return hit
+        ver = key[0]
+        cands = self.index[key]
+        graphs = (self.g.get(ver, _EMPTY), self.g2, self.g3, self.g4.get(ver, _EMPTY), None, self.g2, None)
+        parts: list[Any] = [tuple(c[7] for c in cands)]
+        for pos, graph in enumerate(graphs):
+            star = sum(1 << i for i, c in enumerate(cands) if c[pos] == "*")
+            names = {c[pos] for c in cands} - {"*"}
+            if graph is not None:  # a grouped name reaches a line value through its closure
+                names |= set(graph.parents) | {p for ps in graph.parents.values() for p in ps}
+            masks: dict[str, int] = {}
+            for name in names:
+                reach = graph.closure(name) if graph is not None else (name,)
+                mask = star | sum(1 << i for i, c in enumerate(cands) if c[pos] in reach)
+                if mask != star:
+                    masks[name] = mask
+            parts += (masks, star)
+        table: _Table = tuple(parts)  # type: ignore[assignment]
+        self._tables[key] = table
+        return table
 
     def allowing_line(self, tokens: Tokens) -> str | None:
         sub, dom, obj, act, aff, ver, perm, rcpt, meth = tokens
-        candidates = self.index.get((ver, act))
-        if not candidates:
+        table = self._tables.get((ver, act))
+        if table is None:
+            if (ver, act) not in self.index:
+                return None
+            table = self._table((ver, act))
+        lids, s, s0, d, d0, o, o0, a, a0, p, p0, r, r0, m, m0 = table
+        hit = (s.get(sub, s0) & d.get(dom, d0) & o.get(obj, o0) & a.get(aff, a0) & p.get(perm, p0)
+               & r.get(rcpt, r0) & m.get(meth, m0))
+        if not hit:
             return None
-        subs = self.g.get(ver, _EMPTY).closure(sub)
-        doms = self.g2.closure(dom)
-        objs = self.g3.closure(obj)
-        affs = self.g4.get(ver, _EMPTY).closure(aff)
-        rcpts: frozenset[str] | None = None
-        for p_sub, p_dom, p_obj, p_aff, p_perm, p_rcpt, p_meth, lid in candidates:
-            if p_sub != "*" and p_sub not in subs:
-                continue
-            if p_dom != "*" and p_dom not in doms:
-                continue
-            if p_obj != "*" and p_obj not in objs:
-                continue
-            if p_aff != "*" and p_aff not in affs:
-                continue
-            if p_perm != "*" and p_perm != perm:
-                continue
-            if p_rcpt != "*":
-                if rcpts is None:
-                    rcpts = self.g2.closure(rcpt)
-                if p_rcpt not in rcpts:
-                    continue
-            if p_meth != "*" and p_meth != meth:
-                continue
-            return lid
-        return None
+        return lids[(hit & -hit).bit_length() - 1]
 
 
 # ---- requests and vocabulary -------------------------------------------------------------------
@@ -206,25 +231,40 @@ class Vocabulary:
         return min(self.holders) if self.holders else self.holder_group
 
 
+#: A request as a tuple (the decision cache key): version, system, department, employment, roles,
+#: permission, action, resource, affair, recipient_department, method (``AccessRequest``'s fields).
+RequestKey = tuple[str, str, str, str, frozenset[str], str, str, str | None, str | None, str | None, str | None]
+
+
+def request_key(req: AccessRequest) -> RequestKey:
+    """The ``RequestKey`` of a request."""
+    return (req.version, req.system, req.department, req.employment, req.roles, req.permission, req.action,
+            req.resource, req.affair, req.recipient_department, req.method)
+
+
 def request_tokens(req: AccessRequest, vocab: Vocabulary) -> list[Tokens]:
-    """The Casbin request tuples of one request: one per role (sorted), or one with sub "" if none.
+    """The Casbin request tuples of one request: one per role (sorted), or one with sub "" if none."""
+    return key_tokens(request_key(req), vocab)
+
+
+def key_tokens(key: RequestKey, vocab: Vocabulary) -> list[Tokens]:
+    """The Casbin request tuples of one request key: one per role (sorted), or one with sub "" if none.
 
     login/logout ignore resource and affair; only ``transfer`` carries a recipient; the method
     is :func:`request_method`; a contractor account is judged as holder staff (SPEC §2.5)
     whatever its department.
     """
-    act = req.action
+    version, _system, dom, employment, roles, permission, act, resource, affair, recipient, _meth = key
     if act in ("login", "logout"):
         obj, aff = "", ""
     else:
-        obj, aff = req.resource or "", req.affair or ""
-    rcpt = (req.recipient_department or "") if act == "transfer" else ""
-    meth = request_method(req, vocab)
-    dom = req.department
-    if req.employment == "contractor" and dom not in vocab.holders:
+        obj, aff = resource or "", affair or ""
+    rcpt = (recipient or "") if act == "transfer" else ""
+    meth = key_method(key, vocab)
+    if employment == "contractor" and dom not in vocab.holders:
         dom = vocab.holder_group
-    subjects = sorted(req.roles) or [""]
-    return [(s, dom, obj, act, aff, req.version, req.permission, rcpt, meth) for s in subjects]
+    subjects = sorted(roles) or [""]
+    return [(s, dom, obj, act, aff, version, permission, rcpt, meth) for s in subjects]
 
 
 def request_method(req: AccessRequest, vocab: Vocabulary) -> str:
@@ -235,10 +275,15 @@ def request_method(req: AccessRequest, vocab: Vocabulary) -> str:
     event carries its ``method``; any other event is an access through the system's own
     access rights, i.e. ``transfer_method`` (its ``method`` field is ignored).
     """
-    if req.system != vocab.transfer_system:
+    return key_method(request_key(req), vocab)
+
+
+def key_method(key: RequestKey, vocab: Vocabulary) -> str:
+    """:func:`request_method` of a request key."""
+    if key[1] != vocab.transfer_system:
         return ""
-    if req.action == "transfer":
-        return req.method or ""
+    if key[6] == "transfer":
+        return key[10] or ""
     return vocab.transfer_method
 
 

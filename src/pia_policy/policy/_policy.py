@@ -15,14 +15,17 @@ from .. import rules
 from .._i18n import msg
 from ..models import ACTIONS, JST, JST_OFFSET, RESOURCES, SYSTEMS, AccessRequest, Account, Decision, Officer
 from ._decide import decide as _decide
+from ._decide import decide_key
 from ._domain import PERMISSIONS, known_departments
 from ._engine import (
     POLICY_TOKENS,
     CasbinEvaluator,
     CompiledPolicy,
     Evaluator,
+    RequestKey,
     Vocabulary,
     build_enforcer,
+    request_key,
 )
 from ._errors import PolicyError
 from ._query import transfer_purposes, transfer_recipients
@@ -109,7 +112,11 @@ class _State:
     purposes: frozenset[str] = frozenset()
     version_ids: frozenset[str] = frozenset()
     issuance: IssuancePolicy | None = None
-    cache: dict[tuple[Any, ...], Decision] = field(default_factory=dict)
+    cache: dict[RequestKey, Decision] = field(default_factory=dict)
+    #: check_access's valid values with None where a value is optional (one membership test each)
+    valid_affairs: frozenset[str | None] = frozenset()
+    valid_recipients: frozenset[str | None] = frozenset()
+    valid_methods: frozenset[str | None] = frozenset()
     starts: list[dt.datetime] = field(default_factory=list)
     ends: list[dt.datetime | None] = field(default_factory=list)
 
@@ -123,6 +130,9 @@ class _State:
         self.purposes = frozenset(self.source.metadata.get("purposes", {}))
         self.departments = known_departments(self.lines, self.vocab.holders, self.source.metadata) | self.business
         self.version_ids = frozenset(v.id for v in self.source.versions)
+        self.valid_affairs = self.affairs | self.purposes | {None}
+        self.valid_recipients = self.departments | {None}
+        self.valid_methods = frozenset(self.vocab.transfer_methods) | {None, ""}
 
     def citation(self, line_id: str) -> str:
         return str(self.citations.get(line_id, {}).get("citation", ""))
@@ -156,7 +166,7 @@ def _build_state(source: PolicySource, holder_departments: Iterable[str] | None)
     lines = expand_lines(source.lines, dept_pos, holders, vocab.holder_group)
     enforcer = build_enforcer(source.model_text, lines)
     reference = CasbinEvaluator(enforcer)
-    compiled: Evaluator = CompiledPolicy(lines)
+    compiled: Evaluator = CompiledPolicy(lines).prepare()
     business = _business_departments(lines, holders)
     issuance = read_issuance(source.directory) if source.directory is not None else None
     return _State(source, lines, vocab, compiled, enforcer, reference,
@@ -210,6 +220,22 @@ def _check_request(st: _State, *, department: str | None = None, action: str | N
     _check("事務・用途", "affair", affair, st.affairs | st.purposes)
     _check("移転先", "recipient department", recipient, st.departments)
     _check("移転方法", "method", method or None, st.vocab.transfer_methods)  # "" = no method
+
+
+_ACTIONS = frozenset(ACTIONS)
+_RESOURCES = frozenset(RESOURCES)
+_NO_RESOURCE = frozenset({"login", "logout"})
+
+
+def _valid_access(st: _State, department: Any, action: Any, resource: Any, affair: Any, recipient: Any,
+                  method: Any) -> bool:
+    """True when :func:`_check_request` would accept these values: one set membership test each."""
+    try:
+        return (department in st.departments and action in _ACTIONS
+                and (resource in _RESOURCES if resource is not None else action in _NO_RESOURCE)
+                and affair in st.valid_affairs and recipient in st.valid_recipients and method in st.valid_methods)
+    except TypeError:  # an unhashable value: _check_request names it
+        return False
 
 
 def _roles_in_office(person: str | None, system: str, officers: Iterable[Officer], t: dt.datetime) -> frozenset[str]:
@@ -432,12 +458,14 @@ class Policy:
             _check("権限", "permission", req.permission, PERMISSIONS, optional=False)
             _check_request(st, department=req.department, action=req.action, resource=req.resource,
                            affair=req.affair, recipient=req.recipient_department, method=req.method)
-        key = (req.version, req.system, req.department, req.employment, req.roles, req.permission, req.action,
-               req.resource, req.affair, req.recipient_department, req.method)
+        return self._decide_key(st, request_key(req))
+
+    @staticmethod
+    def _decide_key(st: _State, key: RequestKey) -> Decision:
         hit = st.cache.get(key)
         if hit is not None:
             return hit
-        decision = _decide(req, st.compiled, st.vocab, st.citation)
+        decision = decide_key(key, st.compiled, st.vocab, st.citation)
         if len(st.cache) >= _CACHE_MAX:
             st.cache.clear()
         st.cache[key] = decision
@@ -558,8 +586,9 @@ class Policy:
         recipient or method (a group name such as 各区健康課 is not a department).
         """
         st = self._state
-        _check_request(st, department=account.department, action=action, resource=resource, affair=affair,
-                       recipient=recipient_department, method=method)
+        if not _valid_access(st, account.department, action, resource, affair, recipient_department, method):
+            _check_request(st, department=account.department, action=action, resource=resource, affair=affair,
+                           recipient=recipient_department, method=method)
         t = at if type(at) is dt.datetime and at.tzinfo is None else _jst_naive(at if at is not None else dt.datetime.now(JST))
         i = bisect.bisect_right(st.starts, t) - 1
         end = st.ends[i] if i >= 0 else None
@@ -573,19 +602,9 @@ class Policy:
             roles = roles | frozenset(officer_roles)
         if officers is not None:
             roles = roles | self.officer_roles(account, officers, t)
-        key = (version, account.system, account.department, account.employment, roles, account.permission, action,
-               resource, affair, recipient_department, method)
-        hit = st.cache.get(key)
-        if hit is not None:
-            return hit
-        # fields come typed from Account and the arguments: skip re-validation on this hot path
-        req = AccessRequest.model_construct(
-            version=version, system=account.system, department=account.department,
-            employment=account.employment, roles=roles, permission=account.permission,
-            action=action, resource=resource, affair=affair,
-            recipient_department=recipient_department, method=method,
-        )
-        return self.decide(req, validate=False)
+        # fields come typed from Account and checked above: the key is the request, no model is built
+        return self._decide_key(st, (version, account.system, account.department, account.employment, roles,
+                                     account.permission, action, resource, affair, recipient_department, method))
 
     @staticmethod
     def _revoked(account: Account, t: dt.datetime, version: str) -> Decision | None:
