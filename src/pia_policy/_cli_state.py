@@ -19,8 +19,7 @@ __all__ = ["register"]
 
 def register(subparsers: Any) -> None:
     """Add ``triage`` and ``findings`` to the ``pia-policy`` dispatcher."""
-    from .state._store import TRIAGE_STATUSES
-    from .state._triage import LIST_STATUSES
+    from .state._statuses import LIST_STATUSES, TRIAGE_STATUSES
 
     t = subparsers.add_parser("triage", help="record a triage action on a finding of a state (SPEC §8)",
                               description="Record who decided what about a finding, and why. Nothing is ever deleted.")

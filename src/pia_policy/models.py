@@ -57,7 +57,7 @@ SEVERITIES: tuple[str, ...] = ("low", "medium", "high", "critical")
 class Account(BaseModel):
     """One row of ``accounts.csv`` (SPEC §3)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     account_id: str
     system: System
@@ -78,7 +78,7 @@ class Account(BaseModel):
 class Officer(BaseModel):
     """One row of ``officers.csv``: ``to`` is the first day out of office (None: still in office)."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
 
     system: System
     role: Literal["system_owner", "export_delegate", "info_system_manager"]
@@ -95,7 +95,7 @@ class AccessRequest(BaseModel):
     for ``system`` at the event time.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     version: str
     system: str
@@ -113,7 +113,7 @@ class AccessRequest(BaseModel):
 class Decision(BaseModel):
     """An explained decision: allowed or not, which SPEC §4 rule denies, and on what basis."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     allowed: bool
     rule: str | None = None
@@ -127,7 +127,7 @@ class Decision(BaseModel):
 class Evidence(BaseModel):
     """A reference to one input line that supports a finding."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     file: str
     line: int
@@ -137,7 +137,7 @@ class Evidence(BaseModel):
 class Finding(BaseModel):
     """One aggregated finding (SPEC §5): one per (rule, system, account_id)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     schema_version: str
     finding_id: str

@@ -10,12 +10,26 @@ from __future__ import annotations
 
 import sys as _sys
 import types as _types
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
-from ._api import AuditResult, as_of_utc, audit, exit_code_for
-from ._calendar import calendar_rows, is_business_day
-from ._engine import SCHEMA_VERSION, EngineResult, finding_id, finding_rows, iso_jst, read_findings, run_engine
-from ._settings import DEFAULT_THRESHOLDS, AuditSettings, ConfigError, Thresholds, read_config, resolve_settings
+from .._lazy import lazy_attributes as _lazy_attributes
+
+if _TYPE_CHECKING:  # pragma: no cover
+    from ._api import AuditResult, as_of_utc, audit, exit_code_for
+    from ._calendar import calendar_rows, is_business_day
+    from ._engine import SCHEMA_VERSION, EngineResult, finding_id, finding_rows, iso_jst, read_findings, run_engine
+    from ._settings import DEFAULT_THRESHOLDS, AuditSettings, ConfigError, Thresholds, read_config, resolve_settings
+
+# Lazy (the CLI reads the settings to build its flags without importing the engine, DuckDB, Arrow):
+__getattr__ = _lazy_attributes(__name__, {
+    "._api": ("AuditResult", "as_of_utc", "audit", "exit_code_for"),
+    "._calendar": ("calendar_rows", "is_business_day"),
+    "._engine": ("SCHEMA_VERSION", "EngineResult", "finding_id", "finding_rows", "iso_jst", "read_findings",
+                 "run_engine"),
+    "._settings": ("DEFAULT_THRESHOLDS", "AuditSettings", "ConfigError", "Thresholds", "read_config",
+                   "resolve_settings"),
+})
 
 __all__ = [
     "audit",
@@ -48,6 +62,8 @@ class _CallableModule(_types.ModuleType):
     """
 
     def __call__(self, *args: _Any, **kwargs: _Any) -> AuditResult:
+        from ._api import audit
+
         return audit(*args, **kwargs)
 
 

@@ -8,8 +8,21 @@ latest night's findings with their lifecycle and triage.
 
 from __future__ import annotations
 
-from ._night import LIFECYCLES, RETENTION_DAYS, Night, TrackedFinding, effective_triage
-from ._store import TRIAGE_STATUSES, StateError, StateStore
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_attributes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._night import LIFECYCLES, RETENTION_DAYS, Night, TrackedFinding, effective_triage
+    from ._statuses import TRIAGE_STATUSES
+    from ._store import StateError, StateStore
+
+# Lazy (the CLI builds its flags from the statuses without importing DuckDB, Arrow, SQLAlchemy):
+__getattr__ = lazy_attributes(__name__, {
+    "._night": ("LIFECYCLES", "RETENTION_DAYS", "Night", "TrackedFinding", "effective_triage"),
+    "._statuses": ("TRIAGE_STATUSES",),
+    "._store": ("StateError", "StateStore"),
+})
 
 __all__ = [
     "LIFECYCLES",

@@ -29,12 +29,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from .._i18n import msg
 from ..audit._settings import ConfigError
+from ._statuses import TRIAGE_STATUSES
 
 __all__ = ["StateError", "StateStore", "Base", "TRIAGE_STATUSES", "CARRIED_KINDS", "STATE_SCHEMA"]
 
 #: Version of the state's table layout (``meta.schema``).
 STATE_SCHEMA = "1"
-TRIAGE_STATUSES: tuple[str, ...] = ("acknowledged", "closed", "false_positive", "open")
 #: Blob kinds carried from a night to the next (kept for the base and the latest night only).
 CARRIED_KINDS: tuple[str, ...] = ("deferred", "context", "logins")
 _SEEN = "seen"

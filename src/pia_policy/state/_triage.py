@@ -8,12 +8,11 @@ from typing import Any, Iterator
 
 from .._i18n import msg
 from ._night import effective_triage
-from ._store import TRIAGE_STATUSES, StateError, StateStore
+from ._statuses import LIST_STATUSES, TRIAGE_STATUSES
+from ._store import StateError, StateStore
 
 __all__ = ["triage", "list_findings", "LIST_STATUSES", "LIST_COLUMNS"]
 
-#: ``findings --status``: the triage status in force, or ``resolved`` (no longer holds).
-LIST_STATUSES: tuple[str, ...] = ("open", "acknowledged", "closed", "false_positive", "resolved")
 #: Columns of ``findings --format csv`` (jsonl: the same keys, evidence and history as lists).
 LIST_COLUMNS: tuple[str, ...] = (
     "finding_id", "status", "lifecycle", "rule", "severity", "system", "account_id", "person_id", "department",
