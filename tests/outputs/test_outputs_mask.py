@@ -8,7 +8,7 @@ import re
 
 import pytest
 import structlog
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pia_policy.outputs import check_digit, is_valid_my_number, mask_my_number, mask_processor, mask_value
@@ -243,3 +243,37 @@ def test_jsonl_masks_a_tab_grouped_number(tmp_path) -> None:
     write_jsonl(path, [{"excerpt": "x 1234\t5678\t9018"}], mode=0o600, columns=("excerpt",), schema_version="1")
     text = path.read_text(encoding="utf-8")
     assert "5678" not in text and json.loads(text)["excerpt"] == "x ****\t****\t9018"
+
+
+# ---- findings records: one scan of the whole record, value by value only when needed -----------
+
+_PIECES = st.one_of(
+    st.sampled_from(["123456789018", "1234 5678 9018", "1234\t5678\t9018", "１２３４５６７８９０１８", "1234\u00a05678\u30009018",
+                     "123456789017", "12345678901", "\x01", "\\t", "\t", "-", " ", "健康保険課", "\u2028", '"']),
+    st.text(alphabet="0123456789 \t-", max_size=14),
+)
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(min_value=-10**13, max_value=10**13),
+                    st.sampled_from([123456789018, 123456789017]),
+                    st.lists(_PIECES, max_size=4).map("".join))
+
+
+@settings(max_examples=400)
+@example({"detail": "1234\t5678\t9018"}, {}, [])  # a TAB-grouped number: escaped in the JSON scan
+@example({}, {"1234 5678 9018": 1}, [{"file": "a", "line": 123456789018}])  # an extra key, a 12-digit line
+@given(st.dictionaries(st.sampled_from(["rule", "account_id", "person_id", "department", "title", "detail"]),
+                       _VALUES, max_size=6),
+       st.dictionaries(st.lists(_PIECES, min_size=1, max_size=2).map("".join), _VALUES, max_size=2),
+       st.lists(st.fixed_dictionaries({"file": st.lists(_PIECES, max_size=3).map("".join),
+                                       "line": st.integers(min_value=1, max_value=10**12)}), max_size=2))
+def test_finding_record_masked_as_every_value_would_be(columns: dict, extras: dict, evidence: list) -> None:
+    from pia_policy.outputs._files import FINDING_COLUMNS
+    from pia_policy.outputs._write import _finding_dict
+
+    record = {**columns, **{k: v for k, v in extras.items() if k not in FINDING_COLUMNS}, "evidence": evidence}
+    got = _finding_dict(record)
+    # the reference: every value (and every extra key) masked one by one
+    expected = {c: mask_value(record.get(c)) for c in FINDING_COLUMNS}
+    expected.update({mask_my_number(k): mask_value(record[k]) for k in sorted(record) if k not in FINDING_COLUMNS})
+    assert got == expected
+    assert list(got) == list(expected)
+    assert json.dumps(got, ensure_ascii=False) == json.dumps(expected, ensure_ascii=False)
