@@ -87,7 +87,7 @@ def sql_ts_layers(expr: str, out: str) -> list[str]:
         f"CASE WHEN {p}_ok THEN upper(regexp_extract({expr}, {sql_literal(_OFFSET_RE)}, 1)) END AS {z}",
         f"{p}_l - to_minutes(CAST(CASE WHEN {z} = '' THEN {JST_OFFSET_MINUTES} WHEN {z} = 'Z' THEN 0 ELSE "
         f"(CASE WHEN {z}[1] = '-' THEN -1 ELSE 1 END) * (CAST({z}[2:3] AS INTEGER) * 60 + "
-        f"coalesce(TRY_CAST(NULLIF(replace({z}, ':', '')[4:5], '') AS INTEGER), 0)) END AS BIGINT)) AS {p}_u",
+        f"CASE WHEN len({z}) > 3 THEN CAST(right({z}, 2) AS INTEGER) ELSE 0 END) END AS BIGINT)) AS {p}_u",
         f"CASE WHEN {p}_u >= TIMESTAMP '0001-01-02' AND {p}_u < TIMESTAMP '9999-12-31' THEN {p}_u END AS {out}",
     ]
 
