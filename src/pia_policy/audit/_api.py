@@ -267,7 +267,7 @@ def audit(
         out = check_out_dir(out, data_dir=data_dir)
         os.makedirs(out.parent, mode=dir_mode_for(opts.file_mode), exist_ok=True)
         guard.enter_context(lock_out_dir(out))
-    say("run_start", as_of=as_of_date.isoformat(), fail_on=fail_on, thresholds=params)
+    say("run_start", as_of=as_of_date.isoformat(), fail_on=fail_on, thresholds=params, engine=opts.engine)
     night = None
     display = tty_progress() if progress is None else None
     feed = progress if progress is not None else display
@@ -276,6 +276,13 @@ def audit(
             from ..state import Night, StateStore
 
             night = Night(StateStore(opts.state), as_of_date, audit_utc)
+        rules_engine = None
+        if opts.engine == "spark":  # started before any work: a missing pyspark or Java stops the run at once
+            from ._spark import open_spark
+
+            rules_engine = open_spark(opts.spark_remote)
+            guard.callback(rules_engine.close)
+            say("spark_ready", **rules_engine.info)
         con, work, engine = _open_engine(opts.memory_limit())
     except BaseException:
         if night is not None:
@@ -300,8 +307,10 @@ def audit(
             display.stage(msg("ルールを適用中", "running the rules"))
         result = run_engine(con, pol, as_of_utc=audit_utc, params=params,
                             present=getattr(ingested, "present", None), log=say,
-                            after_rules=night.after_rules if night is not None else None)
+                            after_rules=night.after_rules if night is not None else None, engine=rules_engine)
         engine["memory_raised"] = list(getattr(result, "memory_raised", []))
+        if rules_engine is not None:  # the rules ran on Spark; ingest and aggregation on this DuckDB
+            engine = {**rules_engine.info, "duckdb": engine}
         counts["rejected_by_reason"] = {
             r: int(n) for r, n in con.execute(
                 "SELECT reason, COUNT(*) FROM rejected GROUP BY reason ORDER BY reason").fetchall()

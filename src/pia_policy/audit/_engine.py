@@ -23,7 +23,7 @@ import hashlib
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 import duckdb
 
@@ -37,7 +37,8 @@ from ..rules.log_retention_short import retention_gaps
 from ._calendar import calendar_table
 from ._decisions import OFFICER_ROLES, allowed_sql, classify_sql, load_policy_tables, tuples_sql
 
-__all__ = ["SCHEMA_VERSION", "EngineResult", "FINDINGS_ORDER", "run_engine", "finding_id", "finding_rows",
+__all__ = ["SCHEMA_VERSION", "CAND_COLUMNS", "CAND_SCHEMA", "DuckDBRules", "EngineResult", "FINDINGS_ORDER", "RuleEngine",
+           "candidate_sql", "precedence_sql", "run_engine", "finding_id", "finding_rows",
            "read_findings", "iso_jst", "OFFICER_ROLES"]
 
 _EVIDENCE_LIMIT = 20
@@ -276,24 +277,91 @@ def _build_ev(con: duckdb.DuckDBPyConnection, policy: Any, run: _Exec | None = N
     return int(n_keys)
 
 
+#: The columns of ``cand`` (one candidate finding row per rule hit) and their types, in the order every
+#: candidate SELECT gives them.
+CAND_SCHEMA = (("rule", "VARCHAR"), ("scope", "VARCHAR"), ("rnk", "INTEGER"), ("system", "VARCHAR"),
+               ("account_id", "VARCHAR"), ("file", "VARCHAR"), ("file_idx", "INTEGER"), ("line", "BIGINT"),
+               ("event_id", "VARCHAR"), ("ts", "TIMESTAMP"), ("first_ts", "TIMESTAMP"), ("last_ts", "TIMESTAMP"),
+               ("n", "BIGINT"))
+CAND_COLUMNS = tuple(c for c, _ in CAND_SCHEMA)
+
+
+def candidate_sql(rule: Any, ctx: RuleContext) -> str:
+    """The rule's query as ``cand`` rows (:data:`CAND_COLUMNS`), portable SQL with typed NULLs
+    (every engine runs this text: DuckDB as is, Spark transpiled by sqlglot)."""
+    sql = rule.sql(ctx)
+    rnk = PRECEDENCE.index(rule.id) if rule.id in PRECEDENCE else len(PRECEDENCE)
+    head = f"'{rule.id}' AS rule, '{rule.scope}' AS scope, CAST({rnk} AS INTEGER) AS rnk, q.system"
+    if rule.scope in ("event", "independent"):
+        return (f"SELECT {head}, q.account_id, q.file, CAST(q.file_idx AS INTEGER) AS file_idx,"
+                f" CAST(q.line AS BIGINT) AS line, q.event_id, q.ts, q.ts AS first_ts, q.ts AS last_ts,"
+                f" CAST(1 AS BIGINT) AS n FROM ({sql}) q")
+    if rule.scope == "account":
+        return (f"SELECT DISTINCT {head}, q.account_id, CAST(NULL AS VARCHAR) AS file,"
+                f" CAST(NULL AS INTEGER) AS file_idx, CAST(NULL AS BIGINT) AS line, CAST(NULL AS VARCHAR) AS event_id,"
+                f" CAST(NULL AS TIMESTAMP) AS ts, CAST(NULL AS TIMESTAMP) AS first_ts,"
+                f" CAST(NULL AS TIMESTAMP) AS last_ts, CAST(0 AS BIGINT) AS n FROM ({sql}) q")
+    return (f"SELECT {head}, CAST(NULL AS VARCHAR) AS account_id, q.file, CAST(q.file_idx AS INTEGER) AS file_idx,"
+            f" CAST(q.line AS BIGINT) AS line, q.event_id, q.last_ts AS ts, q.first_ts, q.last_ts,"
+            f" CAST(q.event_count AS BIGINT) AS n FROM ({sql}) q")
+
+
+def precedence_sql(candidates: str) -> str:
+    """SPEC §4 "one event, one event-level finding" over the relation ``candidates``: an event's
+    event-scope candidates keep the first rule in PRECEDENCE order (portable SQL)."""
+    cols = ", ".join(CAND_COLUMNS)
+    return f"""SELECT {cols} FROM (
+      SELECT c.*, CASE WHEN c.scope = 'event'
+                       THEN ROW_NUMBER() OVER (PARTITION BY c.scope, c.event_id ORDER BY c.rnk)
+                       ELSE 1 END AS w
+      FROM {candidates} c
+    ) ranked WHERE w = 1"""
+
+
+class RuleEngine(Protocol):
+    """Where the rule queries run: leaves ``cand`` (precedence applied, :data:`CAND_COLUMNS`) in ``con``.
+
+    ``queries`` are ``(rule id, candidate_sql)`` pairs. DuckDB runs them on ``con`` itself
+    (:class:`DuckDBRules`); Spark runs them over the relations they read (``pia_policy.audit._spark``).
+    """
+
+    name: str
+
+    def candidates(self, con: duckdb.DuckDBPyConnection, queries: list[tuple[str, str]],
+                   log: Callable[..., None]) -> None: ...
+
+
+class DuckDBRules:
+    """The rule queries on the audit's own DuckDB connection (the default engine)."""
+
+    name = "duckdb"
+
+    def __init__(self, execute: _Exec) -> None:
+        self.execute = execute
+
+    def candidates(self, con: duckdb.DuckDBPyConnection, queries: list[tuple[str, str]],
+                   log: Callable[..., None]) -> None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE cand_all ({', '.join(f'{c} {t}' for c, t in CAND_SCHEMA)})")
+        for rule_id, sql in queries:
+            started = time.perf_counter()
+            self.execute(f"INSERT INTO cand_all {sql}", rule_id)
+            log("rule_done", rule=rule_id, seconds=round(time.perf_counter() - started, 4))
+        self.execute(f"CREATE OR REPLACE TEMP TABLE cand AS {precedence_sql('cand_all')}", "precedence")
+        con.execute("DROP TABLE cand_all")
+
+
 def _run_rules(
     con: duckdb.DuckDBPyConnection,
     ctx: RuleContext,
     present: Any,
     log: Callable[..., None],
     execute: _Exec | None = None,
+    engine: RuleEngine | None = None,
 ) -> tuple[list[str], list[dict[str, str]]]:
-    ex = execute or _Exec(con, log)
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE cand (
-          rule VARCHAR, scope VARCHAR, rnk INTEGER, system VARCHAR, account_id VARCHAR,
-          file VARCHAR, file_idx INTEGER, line BIGINT, event_id VARCHAR, ts TIMESTAMP,
-          first_ts TIMESTAMP, last_ts TIMESTAMP, n BIGINT)
-        """
-    )
+    """The rules whose inputs are present, run by ``engine`` (DuckDB by default) into ``cand``."""
     run: list[str] = []
     skipped: list[dict[str, str]] = []
+    queries: list[tuple[str, str]] = []
     for rule in rules_mod.all_rules():
         missing = [f for f in rule.requires if not _has(present, f)]
         if missing:
@@ -301,45 +369,9 @@ def _run_rules(
             continue
         if rule.sql is None:  # pragma: no cover - every shipped rule has a query
             continue
-        started = time.perf_counter()
-        sql = rule.sql(ctx)
-        rnk = PRECEDENCE.index(rule.id) if rule.id in PRECEDENCE else len(PRECEDENCE)
-        if rule.scope in ("event", "independent"):
-            ex(
-                f"""INSERT INTO cand SELECT '{rule.id}', '{rule.scope}', {rnk}, q.system, q.account_id,
-                    q.file, q.file_idx, q.line, q.event_id, q.ts, q.ts, q.ts, 1 FROM ({sql}) q""",
-                rule.id,
-            )
-        elif rule.scope == "account":
-            ex(
-                f"""INSERT INTO cand SELECT DISTINCT '{rule.id}', 'account', {rnk}, q.system, q.account_id,
-                    NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0 FROM ({sql}) q""",
-                rule.id,
-            )
-        else:  # system
-            ex(
-                f"""INSERT INTO cand SELECT '{rule.id}', 'system', {rnk}, q.system, NULL,
-                    q.file, q.file_idx, q.line, q.event_id, q.last_ts, q.first_ts, q.last_ts, q.event_count
-                    FROM ({sql}) q""",
-                rule.id,
-            )
+        queries.append((rule.id, candidate_sql(rule, ctx)))
         run.append(rule.id)
-        log("rule_done", rule=rule.id, seconds=round(time.perf_counter() - started, 4))
-    # SPEC §4 "one event, one event-level finding": keep the first rule in PRECEDENCE order.
-    ex(
-        """
-        CREATE OR REPLACE TEMP TABLE cand_ranked AS
-        SELECT * EXCLUDE (w) FROM (
-          SELECT c.*, CASE WHEN c.scope = 'event'
-                           THEN ROW_NUMBER() OVER (PARTITION BY c.scope, c.event_id ORDER BY c.rnk)
-                           ELSE 1 END AS w
-          FROM cand c
-        ) WHERE w = 1
-        """,
-        "precedence",
-    )
-    con.execute("DROP TABLE cand")
-    con.execute("ALTER TABLE cand_ranked RENAME TO cand")
+    (engine or DuckDBRules(execute or _Exec(con, log))).candidates(con, queries, log)
     return run, skipped
 
 
@@ -478,10 +510,12 @@ def run_engine(
     present: Iterable[str] | dict[str, Any] | None = None,
     log: Callable[..., None] | None = None,
     after_rules: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    engine: RuleEngine | None = None,
 ) -> EngineResult:
     """Judge the ingested tables in ``con`` against ``policy`` at the audit time ``as_of_utc``.
 
     ``after_rules`` (the state of SPEC §8) runs between the rules (table ``cand``) and the aggregation.
+    ``engine`` runs the rule queries (default: DuckDB on ``con``; ``--engine spark``: Spark).
     """
     say: Callable[..., None] = log or (lambda *a, **k: None)
     timings: dict[str, float] = {}
@@ -494,7 +528,7 @@ def run_engine(
     t1 = time.perf_counter()
     ctx = RuleContext(as_of_utc=_ts_literal(as_of_utc), params=dict(params))
     present = _with_policy_files(present, policy)
-    run, skipped = _run_rules(con, ctx, present, say, execute)
+    run, skipped = _run_rules(con, ctx, present, say, execute, engine)
     if after_rules is not None:
         after_rules(con)
     _aggregate(con, execute)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Annotated, Any, Callable, Literal, Mapping, Union, get_args, get_origin
 
 from annotated_types import Ge, Gt, Le, Lt
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo
 from pydantic.fields import FieldInfo
 
 from .._i18n import msg
@@ -127,11 +127,22 @@ def _one_or_many(value: Any) -> Any:
     return [value] if isinstance(value, (str, os.PathLike)) else value
 
 
+_SC_URL = re.compile(r"sc://[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5}(/;[^\s]*)?")
+
+
+def _spark_remote(value: Any, info: ValidationInfo) -> Any:
+    """A Spark Connect URL ``sc://host:port[/;params]``, only with ``engine = "spark"``."""
+    if not isinstance(value, str) or not _SC_URL.fullmatch(value) or info.data.get("engine") != "spark":
+        raise ValueError("spark_remote")
+    return value
+
+
 _Number = BeforeValidator(_not_text)
 Hours = Annotated[float, _Number, AfterValidator(_tidy)]
 Count = Annotated[int, _Number]
 FileMode = Annotated[int, BeforeValidator(_file_mode)]
 MemoryLimit = Annotated[str, BeforeValidator(_memory_limit)]
+SparkRemote = Annotated[str, AfterValidator(_spark_remote)]
 Text = Annotated[str, AfterValidator(_no_blank)]
 
 _STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True)
@@ -184,6 +195,11 @@ class AuditSettings(BaseModel):
     allow_link_root: Annotated[tuple[Path, ...], BeforeValidator(_one_or_many)] = Field(
         (), description="inputs may be symbolic links to files under DIR (repeatable); other links are not read",
         json_schema_extra=_valid("ディレクトリ（またはその配列）", "a directory or a list of them"))
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb", description="where the rules run: duckdb (default) or spark (local[2], or --spark-remote)")
+    spark_remote: SparkRemote | None = Field(
+        None, description="with --engine spark: a Spark Connect server sc://HOST:PORT (default: local Spark)",
+        json_schema_extra=_valid("--engine spark と共に sc://ホスト:ポート", "sc://HOST:PORT, with --engine spark"))
     file_mode: FileMode = Field(
         0o600, description="octal mode of the output files (default 600)",
         json_schema_extra=_valid("所有者が読めて他人は書けない8進数。例: 600, 640, 644",
@@ -311,6 +327,8 @@ def read_config(path: Path | str) -> dict[str, Any]:
     reply_days = 14         # notices: reply deadline, days after the audit date
     notice_sender = "システム責任者"   # notices: 発信者 (default: the システム責任者, III-3 リスク2)
     file_mode = "640"       # octal; never world-writable
+    engine = "spark"        # duckdb (default) | spark: the rules on Apache Spark (local[2])
+    spark_remote = "sc://spark.example.lg.jp:15002"   # with engine = "spark": a Spark Connect cluster
     allow_link_root = ["/var/log/pia", "/srv/pia/ledgers"]   # inputs may be links into these
     ```
     """
@@ -381,8 +399,9 @@ def resolve_settings(
             given.setdefault("thresholds", {})[name] = value
         elif value is not None:
             given[name] = value
-    if given:  # validated alone first, so that a bad value is named as the caller spelled it
-        _merge(merged, validate(given, label).model_dump(exclude_unset=True))
+    if given:  # validated over the layers below, so that a bad value is named as the caller spelled it
+        _merge(merged, given)
+        return validate(merged, label)
     return validate(merged, api_label)
 
 
